@@ -1,0 +1,351 @@
+from django.conf import settings
+from django.core.cache import cache
+from django.db import models
+from django.db.models import Prefetch, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from articles.html import html_to_text, sanitize_html
+
+NAVIGATION_CACHE_KEY = "articles:navigation-sections"
+
+
+class SectionQuerySet(models.QuerySet):
+    def navigation(self):
+        """Return the sections for the site navigation as a list, cached until one changes."""
+        sections = cache.get(NAVIGATION_CACHE_KEY)
+        if sections is None:
+            sections = list(self.all())
+            cache.set(NAVIGATION_CACHE_KEY, sections, timeout=None)
+        return sections
+
+
+class Section(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True, allow_unicode=True)
+    description = models.TextField(blank=True, help_text="Shown at the top of the section page.")
+    order = models.PositiveSmallIntegerField(
+        default=0, help_text="Sections are listed in the navigation from low to high."
+    )
+
+    objects = SectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        cache.delete(NAVIGATION_CACHE_KEY)
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        cache.delete(NAVIGATION_CACHE_KEY)
+        return result
+
+
+    def get_absolute_url(self):
+        return reverse("articles:section_detail", kwargs={"slug": self.slug})
+
+    @property
+    def name_in_sentence(self):
+        """Return the name as it reads mid-sentence: "Follow the Loop", not "Follow The Loop"."""
+        first, _, rest = self.name.partition(" ")
+        return f"the {rest}" if first == "The" and rest else self.name
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True, allow_unicode=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("articles:tag_detail", kwargs={"slug": self.slug})
+
+
+class Author(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True, allow_unicode=True)
+    initials = models.CharField(
+        max_length=10,
+        blank=True,
+        help_text='Used where the house style signs off with initials, e.g. "AM".',
+    )
+    role = models.CharField(
+        "role or title", max_length=200, blank=True, help_text='e.g. "Middle East correspondent".'
+    )
+    bio = models.TextField(blank=True)
+    photo = models.ForeignKey(
+        "photos.Photo", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    email = models.EmailField(blank=True, help_text="Public contact address, if any.")
+    website = models.URLField(blank=True)
+    twitter = models.URLField("X / Twitter profile", blank=True)
+    facebook = models.URLField("Facebook profile", blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="author",
+        help_text="The staff login of this author, if they have one.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("articles:author_detail", kwargs={"slug": self.slug})
+
+
+class ArticleQuerySet(models.QuerySet):
+    def published(self):
+        """Return the stories readers may see: published, and not scheduled for later."""
+        return self.filter(status=Article.Status.PUBLISHED, published_at__lte=timezone.now())
+
+    def for_listing(self):
+        """Return stories with everything a story card shows, in a fixed number of queries."""
+        return self.select_related("section", "lead_photo").prefetch_related(
+            Prefetch(
+                "bylines",
+                queryset=ArticleAuthor.objects.select_related("author").order_by("position"),
+            )
+        )
+
+    def for_detail(self):
+        """Return stories with everything the article page shows, in a fixed number of queries."""
+        return self.for_listing().prefetch_related(
+            Prefetch("tags", queryset=Tag.objects.order_by("name")),
+            Prefetch("corrections", queryset=Correction.objects.order_by("published_at")),
+        )
+
+
+class Article(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        REVIEW = "review", "In review"
+        PUBLISHED = "published", "Published"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    class StoryType(models.TextChoices):
+        NEWS = "news", "News"
+        ANALYSIS = "analysis", "Analysis"
+        OPINION = "opinion", "Opinion"
+        SPONSORED = "sponsored", "Sponsored"
+
+    headline = models.CharField(max_length=255)
+    slug = models.SlugField(
+        max_length=255,
+        unique=True,
+        allow_unicode=True,
+        help_text="The last part of the story's address. Made from the headline if left empty.",
+    )
+    dek = models.TextField(
+        "standfirst", blank=True, help_text="One or two sentences under the headline."
+    )
+    body = models.TextField(blank=True, help_text="The story. Unsafe HTML is removed on save.")
+    section = models.ForeignKey(
+        Section, on_delete=models.PROTECT, null=True, blank=True, related_name="articles"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="articles")
+    authors = models.ManyToManyField(
+        Author, through="ArticleAuthor", blank=True, related_name="articles"
+    )
+    byline = models.CharField(
+        "free-text byline",
+        max_length=200,
+        blank=True,
+        help_text='Shown as written, after any authors: "AM", "Staff", "AFP".',
+    )
+    lead_photo = models.ForeignKey(
+        "photos.Photo", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    lead_photo_caption = models.TextField(
+        "lead photo caption",
+        blank=True,
+        help_text="Replaces the photo's own caption for this story only.",
+    )
+    story_type = models.CharField(
+        max_length=20, choices=StoryType.choices, default=StoryType.NEWS,
+        help_text="Shown to readers as a label, except for plain news.",
+    )  # fmt: skip
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    published_at = models.DateTimeField(
+        "published",
+        null=True,
+        blank=True,
+        help_text="First publication. A time in the future schedules the story.",
+    )
+    updated_at = models.DateTimeField(
+        "updated",
+        null=True,
+        blank=True,
+        help_text='Last substantive update, shown to readers as "Updated …".',
+    )
+    featured = models.BooleanField(default=False, help_text="Lead the home page with this story.")
+    seo_title = models.CharField(
+        "SEO title",
+        max_length=200,
+        blank=True,
+        help_text="For search engines; the headline if empty.",
+    )
+    seo_description = models.CharField(
+        "SEO description",
+        max_length=300,
+        blank=True,
+        help_text="For search engines and social cards; the standfirst if empty.",
+    )
+    import_key = models.CharField(
+        max_length=255, null=True, blank=True, unique=True, editable=False,
+        help_text="Identifies the source file of an imported story, so re-imports update it.",
+    )  # fmt: skip
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="created_articles",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        permissions = [
+            ("publish_article", "Can publish, schedule and withdraw stories"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-published_at"], name="article_status_published"),
+            models.Index(
+                fields=["section", "status", "-published_at"], name="article_section_published"
+            ),
+            models.Index(fields=["-published_at"], name="article_published_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status__in=["published", "withdrawn"]) | Q(published_at__isnull=False),
+                name="article_published_needs_date",
+                violation_error_message="A published or withdrawn story needs a publication time.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.headline
+
+    def save(self, *args, **kwargs):
+        self.body = sanitize_html(self.body)
+        if not self.slug:
+            self.slug = unique_slug(self.headline, exclude_pk=self.pk)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        published_at = timezone.localtime(self.published_at or timezone.now())
+        return reverse(
+            "articles:article_detail",
+            kwargs={
+                "year": f"{published_at.year:04d}",
+                "month": f"{published_at.month:02d}",
+                "day": f"{published_at.day:02d}",
+                "slug": self.slug,
+            },
+        )
+
+    @property
+    def is_public(self):
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.published_at is not None
+            and self.published_at <= timezone.now()
+        )
+
+    @property
+    def lead_caption(self):
+        """Return the caption readers see under the lead photo: the override, else the photo's."""
+        if self.lead_photo_caption:
+            return self.lead_photo_caption
+        return self.lead_photo.caption if self.lead_photo else ""
+
+    @property
+    def body_text(self):
+        return html_to_text(self.body)
+
+    @property
+    def story_label(self):
+        """Return the label shown to readers, or an empty string for plain news."""
+        return "" if self.story_type == self.StoryType.NEWS else self.get_story_type_display()
+
+    def byline_parts(self):
+        """Return the byline as shown: ordered authors, then the free-text byline.
+
+        Uses prefetched bylines (``for_listing``/``for_detail``) so that a page of stories
+        costs no extra query per story.
+        """
+        parts = [byline.author for byline in self.bylines.all()]
+        if self.byline:
+            parts.append(self.byline)
+        return parts
+
+
+class ArticleAuthor(models.Model):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="bylines")
+    author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="bylines")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = "byline"
+        constraints = [
+            models.UniqueConstraint(fields=["article", "author"], name="byline_unique_author"),
+        ]
+
+    def __str__(self):
+        return str(self.author)
+
+
+class Correction(models.Model):
+    class Kind(models.TextChoices):
+        CORRECTION = "correction", "Correction"
+        CLARIFICATION = "clarification", "Clarification"
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="corrections")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CORRECTION)
+    text = models.TextField(help_text="What was wrong and what is right, in plain words.")
+    published_at = models.DateTimeField("date", default=timezone.now)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [models.Index(fields=["-published_at"], name="correction_published_at")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.article}"
+
+
+def unique_slug(text, *, exclude_pk=None, max_length=255):
+    """Return a slug for ``text`` that no other story uses, adding -2, -3 … on collision."""
+    base = slugify(text, allow_unicode=True)[: max_length - 10].strip("-") or "story"
+    candidate = base
+    taken = Article.objects.filter(slug__startswith=base)
+    if exclude_pk:
+        taken = taken.exclude(pk=exclude_pk)
+    taken_slugs = set(taken.values_list("slug", flat=True))
+    suffix = 2
+    while candidate in taken_slugs:
+        candidate = f"{base}-{suffix}"
+        suffix += 1
+    return candidate

@@ -1,0 +1,18 @@
+from django.urls import path, re_path
+
+from articles import views
+
+app_name = "articles"
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    re_path(
+        r"^(?P<year>[0-9]{4})/(?P<month>[0-9]{2})/(?P<day>[0-9]{2})/(?P<slug>[-\w]+)/$",
+        views.ArticleDetailView.as_view(),
+        name="article_detail",
+    ),
+    # Listings arrive with the full public site; the names exist so that models can link.
+    path("section/<str:slug>/", views.HomeView.as_view(), name="section_detail"),
+    path("tag/<str:slug>/", views.HomeView.as_view(), name="tag_detail"),
+    path("author/<str:slug>/", views.HomeView.as_view(), name="author_detail"),
+]
