@@ -41,14 +41,13 @@ class Section(models.Model):
         super().save(*args, **kwargs)
         cache.delete(NAVIGATION_CACHE_KEY)
 
+    def get_absolute_url(self):
+        return reverse("articles:section_detail", kwargs={"slug": self.slug})
+
     def delete(self, *args, **kwargs):
         result = super().delete(*args, **kwargs)
         cache.delete(NAVIGATION_CACHE_KEY)
         return result
-
-
-    def get_absolute_url(self):
-        return reverse("articles:section_detail", kwargs={"slug": self.slug})
 
     @property
     def name_in_sentence(self):
