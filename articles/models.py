@@ -285,6 +285,14 @@ class Article(models.Model):
         return html_to_text(self.body)
 
     @property
+    def summary(self):
+        """Return one line describing the story: SEO description, standfirst or first paragraph."""
+        if self.seo_description or self.dek:
+            return self.seo_description or self.dek
+        first_paragraph, _, _ = self.body_text.partition("\n\n")
+        return first_paragraph
+
+    @property
     def story_label(self):
         """Return the label shown to readers, or an empty string for plain news."""
         return "" if self.story_type == self.StoryType.NEWS else self.get_story_type_display()

@@ -198,3 +198,12 @@ def test_folder_import_shows_progress_and_summary(tmp_path, capsys):
 def test_missing_path_is_refused(tmp_path):
     with pytest.raises(CommandError, match="no such file or folder"):
         call_command("import_article", str(tmp_path / "nope.txt"))
+
+
+def test_two_files_with_the_same_name_are_refused(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "story.txt").write_text(STORY, encoding="utf-8")
+
+    with pytest.raises(CommandError, match="have the same name"):
+        call_command("import_article", str(tmp_path))

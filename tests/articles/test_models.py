@@ -39,7 +39,8 @@ def test_published_story_needs_a_publication_time():
 def test_url_uses_the_date_in_the_site_time_zone(settings):
     settings.TIME_ZONE = "Asia/Beirut"
     # 23:30 UTC on 13 December is already 14 December in Beirut.
-    story = ArticleFactory(slug="late-night", published_at=datetime(2016, 12, 13, 23, 30, tzinfo=UTC))
+    late_evening = datetime(2016, 12, 13, 23, 30, tzinfo=UTC)
+    story = ArticleFactory(slug="late-night", published_at=late_evening)
 
     assert story.get_absolute_url() == "/2016/12/14/late-night/"
 

@@ -42,9 +42,7 @@ def test_seed_story_page_shows_what_the_reader_saw(client, seed_story):
         "/2016/12/13/aleppo-residents-tweet-harrowing-goodbyes-as-government-forces-advance/"
     )
     html = response.content.decode()
-    assert (
-        "<h1>Aleppo residents tweet harrowing goodbyes as government forces advance</h1>" in html
-    )
+    assert "<h1>Aleppo residents tweet harrowing goodbyes as government forces advance</h1>" in html
     assert "Published December 13th, 2016 - 12:12 GMT" in html
     figure = re.search(r"<figure class=\"lead-photo\">.*?</figure>", html, re.S).group(0)
     assert re.search(
@@ -55,6 +53,10 @@ def test_seed_story_page_shows_what_the_reader_saw(client, seed_story):
     body = re.search(r'<div class="story-body">(.*?)</div>', html, re.S).group(1)
     assert body.count("<p>") == 10
     assert '<p class="byline"><span>AM</span></p>' in html
+    assert re.search(
+        r'<meta name="description" content="Residents of Aleppo have sent out desperate[^"\n]*">',
+        html,
+    )
     follow = re.search(r'<p class="follow">(.*?)</p>', html).group(1)
     assert re.sub(r"<[^>]+>", "", follow) == "Follow the Loop on Twitter and Facebook"
 

@@ -57,7 +57,9 @@ def test_production_settings_harden_cookies_and_transport():
 
 
 def test_bad_cache_url_is_refused_with_a_clear_message():
-    result = run_manage("check", environment={**PRODUCTION_ENVIRONMENT, "CACHE_URL": "memcache://x"})
+    result = run_manage(
+        "check", environment={**PRODUCTION_ENVIRONMENT, "CACHE_URL": "memcache://x"}
+    )
 
     assert result.returncode != 0
     assert "CACHE_URL must start with redis://" in result.stderr

@@ -93,4 +93,12 @@ class Command(BaseCommand):
                 raise CommandError(f"{path}: no such file or folder.")
         if not files:
             raise CommandError("No .txt story files found in the paths given.")
-        return files
+        by_name = {}
+        for path in files:
+            if path.stem in by_name and by_name[path.stem] != path.resolve():
+                raise CommandError(
+                    f"{by_name[path.stem]} and {path} have the same name; stories are keyed on "
+                    "the file name, so rename one of them."
+                )
+            by_name[path.stem] = path.resolve()
+        return list({path.resolve(): path for path in files}.values())
