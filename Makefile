@@ -25,14 +25,14 @@ migrate: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	DEBUG=1 $(BIN)/python manage.py load_demo
+	DEBUG=1 TASKS_BACKEND=immediate $(BIN)/python manage.py load_demo
 
 run: demo
 	@echo
 	@echo "  Newsroom is starting at http://$(HOST):$(PORT)/"
 	@echo "  Admin: http://$(HOST):$(PORT)/admin/ (logins printed above)"
 	@echo
-	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DEBUG=1 TASKS_BACKEND=immediate $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Production-like: gunicorn, DEBUG off, compressed static files. Needs SECRET_KEY and
 # ALLOWED_HOSTS in the environment (see README); add SECURE_SSL_REDIRECT=0 to try it over http.

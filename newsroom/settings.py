@@ -52,6 +52,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "csp",
+    "django_ckeditor_5",
+    "django_tasks",
+    "django_tasks_db",
+    "reversion",
+    "reversion_compare",
     "newsroom",
     "articles",
     "photos",
@@ -232,6 +237,48 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     },
 }
+
+# Background work through Django's tasks API. The database backend needs a worker
+# (`manage.py db_worker`); TASKS_BACKEND=immediate runs tasks in the request instead,
+# which `make run` uses so that a single process shows everything.
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "database")
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+        }[TASKS_BACKEND],
+        "QUEUES": ["default", "photos", "newsletter"],
+    }
+}
+
+# The story editor. Every plugin of the bundle is loaded whatever the toolbar shows,
+# so story HTML is sanitised on the server (articles/html.py) regardless.
+CKEDITOR_5_CONFIGS = {
+    "default": {
+        "toolbar": {
+            "items": [
+                "heading", "|", "bold", "italic", "link", "bulletedList", "numberedList",
+                "blockQuote", "|", "insertImage", "mediaEmbed", "|", "undo", "redo",
+            ]
+        },
+        "heading": {
+            "options": [
+                {"model": "paragraph", "title": "Paragraph", "class": "ck-heading_paragraph"},
+                {"model": "heading2", "view": "h2", "title": "Heading 2",
+                 "class": "ck-heading_heading2"},
+                {"model": "heading3", "view": "h3", "title": "Heading 3",
+                 "class": "ck-heading_heading3"},
+            ]
+        },
+        "link": {"defaultProtocol": "https://"},
+        "mediaEmbed": {"previewsInData": False},
+        "image": {"toolbar": ["toggleImageCaption", "imageTextAlternative"]},
+    }
+}  # fmt: skip
+# Images dropped into the editor go to the photo library, not an anonymous folder.
+CK_EDITOR_5_UPLOAD_FILE_VIEW_NAME = "photos:editor_upload"
+CKEDITOR_5_FILE_UPLOAD_PERMISSION = "staff"
 
 LOGGING = {
     "version": 1,

@@ -12,6 +12,8 @@ admin.site.index_title = "Newsroom"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("ckeditor5/", include("django_ckeditor_5.urls")),
+    path("photos/", include("photos.urls")),
     path("", include("articles.urls")),
 ]
 

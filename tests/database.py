@@ -55,6 +55,7 @@ os.environ.setdefault("DEBUG", "0")
 # The test client speaks plain HTTP; the HTTPS redirect is covered by the deploy check test.
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("STATIC_ROOT", str(ROOT / "var" / "test-static"))
+os.environ.setdefault("TASKS_BACKEND", "immediate")
 os.environ.pop("CACHE_URL", None)
 DATABASE_CHOICE = choose_database()
 
