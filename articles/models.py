@@ -1,3 +1,4 @@
+import reversion
 from django.conf import settings
 from django.core.cache import cache
 from django.db import models
@@ -130,6 +131,7 @@ class ArticleQuerySet(models.QuerySet):
         )
 
 
+@reversion.register(follow=["bylines"])
 class Article(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -147,7 +149,11 @@ class Article(models.Model):
     slug = models.SlugField(
         max_length=255,
         unique=True,
+        blank=True,
         allow_unicode=True,
+        error_messages={
+            "unique": "Another story already uses this slug. Change it, e.g. by adding a word."
+        },
         help_text="The last part of the story's address. Made from the headline if left empty.",
     )
     dek = models.TextField(
@@ -266,6 +272,13 @@ class Article(models.Model):
         )
 
     @property
+    def status_label(self):
+        """Return the status as the newsroom says it: Scheduled for a future publication."""
+        if self.status == self.Status.PUBLISHED and self.published_at > timezone.now():
+            return "Scheduled"
+        return self.get_status_display()
+
+    @property
     def is_public(self):
         return (
             self.status == self.Status.PUBLISHED
@@ -309,6 +322,7 @@ class Article(models.Model):
         return parts
 
 
+@reversion.register()
 class ArticleAuthor(models.Model):
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="bylines")
     author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="bylines")
@@ -341,6 +355,13 @@ class Correction(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} to {self.article}"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # A correction is a substantive update: readers see "Updated …" on the story.
+        Article.objects.filter(pk=self.article_id).filter(
+            Q(updated_at__isnull=True) | Q(updated_at__lt=self.published_at)
+        ).update(updated_at=self.published_at, modified_at=timezone.now())
 
 
 def unique_slug(text, *, exclude_pk=None, max_length=255):

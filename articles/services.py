@@ -1,9 +1,14 @@
 """State changes to stories. The admin, the importer and the shell all come through here."""
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import reversion
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from articles.importer import ParsedStory
@@ -41,7 +46,9 @@ def article_import(
         article.status = Article.Status.PUBLISHED
     if photo_path is not None:
         article.lead_photo = photo_for_file(photo_path, caption=story.caption, credit=story.credit)
-    article.save()
+    with reversion.create_revision():
+        article.save()
+        reversion.set_comment("Imported from " + import_key)
     return article, created
 
 
@@ -68,3 +75,142 @@ def photo_for_file(path: Path, *, caption: str, credit: str, title: str = "") ->
         photo.title = title
     photo.save()
     return photo
+
+
+# Workflow ---------------------------------------------------------------------------
+
+
+class ChecklistError(ValidationError):
+    """A story that is not ready to publish; ``problems`` lists everything missing."""
+
+    def __init__(self, problems):
+        self.problems = problems
+        super().__init__(
+            "This story cannot be published yet. Missing: " + "; ".join(problems) + "."
+        )
+
+
+def article_can_edit(*, user, article: Article) -> bool:
+    """Return whether ``user`` may change ``article``: editors always, reporters own drafts."""
+    if not user.has_perm("articles.change_article"):
+        return False
+    if user.has_perm("articles.publish_article"):
+        return True
+    if article.pk is None:
+        return True
+    is_own = article.created_by_id == user.pk or article.bylines.filter(author__user=user).exists()
+    return is_own and article.status in (Article.Status.DRAFT, Article.Status.REVIEW)
+
+
+def article_publish_problems(article: Article) -> list[str]:
+    """Return what stops ``article`` from being published, in words an editor acts on."""
+    problems = []
+    if not article.headline.strip():
+        problems.append("a headline")
+    if article.section_id is None:
+        problems.append("a section")
+    if not article.byline.strip() and not article.bylines.exists():
+        problems.append("at least one byline (an author or a free-text byline)")
+    if not article.body_text.strip():
+        problems.append("body text")
+    photo = article.lead_photo
+    if photo is not None:
+        if not photo.credit.strip():
+            problems.append("a credit for the lead photo")
+        if not photo.alt_text.strip() and not photo.is_decorative:
+            problems.append("alt text for the lead photo (or mark it decorative)")
+    return problems
+
+
+def require_permission(user, permission: str, action: str) -> None:
+    if not user.has_perm(permission):
+        raise PermissionDenied(f"You do not have permission to {action}.")
+
+
+def record_revision(user, comment: str) -> None:
+    reversion.set_user(user if getattr(user, "is_authenticated", False) else None)
+    reversion.set_comment(comment)
+
+
+@transaction.atomic
+def article_submit_for_review(*, article: Article, user) -> Article:
+    """Send a draft to the editors; the reporter can still change it while it waits."""
+    if not article_can_edit(user=user, article=article):
+        raise PermissionDenied("You cannot change this story.")
+    if article.status not in (Article.Status.DRAFT, Article.Status.REVIEW):
+        raise ValidationError("Only a draft can be submitted for review.")
+    with reversion.create_revision():
+        article.status = Article.Status.REVIEW
+        article.save()
+        record_revision(user, "Submitted for review")
+    return article
+
+
+@transaction.atomic
+def article_publish(*, article: Article, user, at: datetime | None = None) -> Article:
+    """Publish ``article`` now, or schedule it when ``at`` (or its publication time) is ahead.
+
+    The first publication time is kept when a story is republished, so its URL and its
+    place in feeds do not change.
+    """
+    require_permission(user, "articles.publish_article", "publish stories")
+    problems = article_publish_problems(article)
+    if problems:
+        raise ChecklistError(problems)
+    with reversion.create_revision():
+        if at is not None:
+            article.published_at = at
+        elif article.published_at is None:
+            article.published_at = timezone.now()
+        article.status = Article.Status.PUBLISHED
+        article.save()
+        when = timezone.localtime(article.published_at).strftime("%d %b %Y %H:%M %Z")
+        record_revision(
+            user, f"Scheduled for {when}" if article.published_at > timezone.now() else "Published"
+        )
+    return article
+
+
+@transaction.atomic
+def article_withdraw(*, article: Article, user) -> Article:
+    """Take a published or scheduled story off the site; its address then answers 410 Gone."""
+    require_permission(user, "articles.publish_article", "withdraw stories")
+    if article.status != Article.Status.PUBLISHED:
+        raise ValidationError("Only a published or scheduled story can be withdrawn.")
+    with reversion.create_revision():
+        article.status = Article.Status.WITHDRAWN
+        article.save()
+        record_revision(user, "Withdrawn")
+    return article
+
+
+@transaction.atomic
+def article_return_to_draft(*, article: Article, user) -> Article:
+    """Send a story in review, scheduled or withdrawn back to draft."""
+    require_permission(user, "articles.publish_article", "change a story's status")
+    with reversion.create_revision():
+        article.status = Article.Status.DRAFT
+        if article.published_at and article.published_at > timezone.now():
+            article.published_at = None
+        article.save()
+        record_revision(user, "Returned to draft")
+    return article
+
+
+PREVIEW_SALT = "articles.preview"
+PREVIEW_MAX_AGE = timedelta(hours=48)
+
+
+def article_preview_token(*, article: Article, user) -> str:
+    """Return a signed token that shows ``article`` to anyone holding it for 48 hours."""
+    require_permission(user, "articles.publish_article", "share previews")
+    return signing.dumps({"article": article.pk}, salt=PREVIEW_SALT, compress=True)
+
+
+def article_for_preview_token(token: str) -> Article:
+    """Return the story a preview token points to; raise ``signing.BadSignature`` otherwise.
+
+    ``signing.SignatureExpired`` (a subclass) tells an expired link from a forged one.
+    """
+    data = signing.loads(token, salt=PREVIEW_SALT, max_age=PREVIEW_MAX_AGE)
+    return Article.objects.for_detail().get(pk=data["article"])

@@ -11,6 +11,8 @@ urlpatterns = [
         views.ArticleDetailView.as_view(),
         name="article_detail",
     ),
+    path("preview/<int:pk>/", views.article_preview, name="preview"),
+    path("preview/shared/<str:token>/", views.article_shared_preview, name="shared_preview"),
     # Listings arrive with the full public site; the names exist so that models can link.
     path("section/<str:slug>/", views.HomeView.as_view(), name="section_detail"),
     path("tag/<str:slug>/", views.HomeView.as_view(), name="tag_detail"),

@@ -1,5 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+from django_ckeditor_5.views import upload_file
 
 app_name = "photos"
 
-urlpatterns = []
+urlpatterns = [
+    path("editor-upload/", upload_file, name="editor_upload"),
+]

@@ -1,0 +1,285 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from reversion_compare.admin import CompareVersionAdmin
+
+from articles import services
+from articles.forms import ArticleAdminForm
+from articles.models import Article, ArticleAuthor, Author, Correction, Section, Tag
+
+
+@admin.register(Section)
+class SectionAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "order"]
+    list_editable = ["order"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name"]
+
+
+@admin.register(Author)
+class AuthorAdmin(admin.ModelAdmin):
+    list_display = ["name", "initials", "role", "user"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name", "initials", "role"]
+    autocomplete_fields = ["user"]
+    raw_id_fields = ["photo"]
+
+
+class BylineInline(admin.TabularInline):
+    model = ArticleAuthor
+    extra = 1
+    autocomplete_fields = ["author"]
+    fields = ["author", "position"]
+    verbose_name = "byline"
+    verbose_name_plural = "Bylines (in the order readers see them)"
+
+
+class CorrectionInline(admin.StackedInline):
+    model = Correction
+    extra = 0
+    fields = ["kind", "published_at", "text"]
+    verbose_name_plural = "Corrections and clarifications (shown under the story)"
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("draft", "Draft"),
+            ("review", "In review"),
+            ("scheduled", "Scheduled"),
+            ("live", "Published"),
+            ("withdrawn", "Withdrawn"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        published = Article.Status.PUBLISHED
+        return {
+            "draft": lambda: queryset.filter(status=Article.Status.DRAFT),
+            "review": lambda: queryset.filter(status=Article.Status.REVIEW),
+            "scheduled": lambda: queryset.filter(status=published, published_at__gt=now),
+            "live": lambda: queryset.filter(status=published, published_at__lte=now),
+            "withdrawn": lambda: queryset.filter(status=Article.Status.WITHDRAWN),
+        }.get(self.value(), lambda: queryset)()
+
+
+WORKFLOW_BUTTONS = {
+    "_submit_review": (services.article_submit_for_review, "Submitted for review."),
+    "_publish": (services.article_publish, None),
+    "_withdraw": (services.article_withdraw, "Withdrawn: its address now answers 410 Gone."),
+    "_to_draft": (services.article_return_to_draft, "Returned to draft."),
+}
+
+
+@admin.register(Article)
+class ArticleAdmin(CompareVersionAdmin):
+    form = ArticleAdminForm
+    inlines = [BylineInline, CorrectionInline]
+    list_display = ["headline", "status_badge", "section", "byline_list", "published_at"]
+    list_filter = [StatusFilter, "section", "story_type", "featured", "bylines__author",
+                   "published_at"]  # fmt: skip
+    list_select_related = ["section"]
+    list_per_page = 50
+    search_fields = ["headline", "dek", "body"]
+    date_hierarchy = "published_at"
+    # A full count on every page of a 100,000-story list is wasted work.
+    show_full_result_count = False
+    prepopulated_fields = {"slug": ["headline"]}
+    autocomplete_fields = ["section", "tags"]
+    raw_id_fields = ["lead_photo"]
+    actions = ["publish_selected", "withdraw_selected"]
+    readonly_fields = ["status_badge", "created_by", "created_at", "modified_at"]
+    fieldsets = [
+        (None, {"fields": ["headline", "slug", "dek", "body"]}),
+        ("Lead photo", {"fields": ["lead_photo", "lead_photo_caption"]}),
+        ("Filing", {"fields": ["section", "tags", "story_type", "byline", "featured"]}),
+        (
+            "Publication",
+            {"fields": ["status_badge", "published_at", "updated_at", "loaded_modified_at"]},
+        ),  # fmt: skip
+        (
+            "Search engines and sharing",
+            {"fields": ["seo_title", "seo_description"], "classes": ["collapse"]},
+        ),  # fmt: skip
+        (
+            "Record",
+            {"fields": ["created_by", "created_at", "modified_at"], "classes": ["collapse"]},
+        ),  # fmt: skip
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch("bylines", queryset=ArticleAuthor.objects.select_related("author"))
+            )
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.has_perm("articles.publish_article"):
+            readonly += ["published_at", "updated_at", "featured"]
+        return readonly
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # Restoring an old version from the history is a deliberate overwrite.
+        form.check_conflicts = not getattr(request, "restoring_revision", False)
+        return form
+
+    def revision_view(self, request, object_id, version_id, extra_context=None):
+        request.restoring_revision = True
+        return super().revision_view(request, object_id, version_id, extra_context)
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or services.article_can_edit(user=request.user, article=obj)
+
+    def has_publish_permission(self, request):
+        return request.user.has_perm("articles.publish_article")
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, article):
+        if article.pk is None:
+            return "Draft (not saved yet)"
+        label = article.status_label
+        if label == "Scheduled":
+            when = timezone.localtime(article.published_at).strftime("%d %b %Y, %H:%M %Z")
+            return format_html(
+                '<span class="status status-scheduled">Scheduled for {}</span>', when
+            )
+        return format_html(
+            '<span class="status status-{}">{}</span>', label.lower().replace(" ", "-"), label
+        )
+
+    @admin.display(description="bylines")
+    def byline_list(self, article):
+        return ", ".join(str(part) for part in article.byline_parts())
+
+    def view_on_site(self, article):
+        if article.is_public:
+            return article.get_absolute_url()
+        return reverse("articles:preview", kwargs={"pk": article.pk})
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        article = form.instance
+        author = getattr(request.user, "author", None)
+        if not change and author is not None and not article.bylines.exists():
+            ArticleAuthor.objects.create(article=article, author=author, position=0)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        user = request.user
+        can_publish = user.has_perm("articles.publish_article")
+        status = obj.status if obj else Article.Status.DRAFT
+        buttons = []
+        if status in (Article.Status.DRAFT,) and self.has_change_permission(request, obj):
+            buttons.append(("_submit_review", "Save and submit for review"))
+        if can_publish:
+            label = "Save and publish" if status != Article.Status.PUBLISHED else None
+            if label:
+                buttons.append(("_publish", f"{label} (or schedule, if the time is ahead)"))
+            if status == Article.Status.PUBLISHED and obj is not None:
+                buttons.append(("_withdraw", "Withdraw from the site"))
+            if obj is not None and status != Article.Status.DRAFT:
+                buttons.append(("_to_draft", "Return to draft"))
+            if obj is not None:
+                buttons.append(("_preview_link", "Create a 48-hour preview link"))
+        context["workflow_buttons"] = buttons
+        if obj is not None:
+            context["preview_url"] = reverse("articles:preview", kwargs={"pk": obj.pk})
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self.workflow_response(request, obj) or super().response_add(
+            request, obj, post_url_continue
+        )
+
+    def response_change(self, request, obj):
+        return self.workflow_response(request, obj) or super().response_change(request, obj)
+
+    def workflow_response(self, request, article):
+        """Run the workflow button that was pressed, after the story itself was saved."""
+        change_url = reverse("admin:articles_article_change", args=[article.pk])
+        if "_preview_link" in request.POST:
+            token = services.article_preview_token(article=article, user=request.user)
+            url = request.build_absolute_uri(
+                reverse("articles:shared_preview", kwargs={"token": token})
+            )
+            messages.success(request, format_html(
+                "Preview link, valid for 48 hours: <a href=\"{}\">{}</a>", url, url
+            ))  # fmt: skip
+            return HttpResponseRedirect(change_url)
+        for name, (action, done) in WORKFLOW_BUTTONS.items():
+            if name not in request.POST:
+                continue
+            try:
+                action(article=article, user=request.user)
+            except PermissionDenied:
+                raise
+            except ValidationError as error:
+                messages.error(request, "Your edits were saved, but: " + " ".join(error.messages))
+                return HttpResponseRedirect(change_url)
+            if done is None:
+                done = (
+                    "Scheduled for "
+                    + timezone.localtime(article.published_at).strftime("%d %b %Y, %H:%M %Z")
+                    if article.published_at > timezone.now()
+                    else "Published."
+                )
+            messages.success(request, f"“{article.headline}”: {done}")
+            return HttpResponseRedirect(change_url)
+        return None
+
+    @admin.action(description="Publish selected stories", permissions=["publish"])
+    def publish_selected(self, request, queryset):
+        self.run_bulk(request, queryset, services.article_publish, "published")
+
+    @admin.action(description="Withdraw selected stories", permissions=["publish"])
+    def withdraw_selected(self, request, queryset):
+        self.run_bulk(request, queryset, services.article_withdraw, "withdrawn")
+
+    def run_bulk(self, request, queryset, action, verb):
+        done, refused = 0, []
+        for article in queryset:
+            try:
+                action(article=article, user=request.user)
+            except ValidationError as error:
+                refused.append(f"“{article.headline}”: {' '.join(error.messages)}")
+            else:
+                done += 1
+        if done:
+            messages.success(request, f"{done} stor{'y' if done == 1 else 'ies'} {verb}.")
+        for message in refused:
+            messages.error(request, message)
+
+
+@admin.register(Correction)
+class CorrectionAdmin(admin.ModelAdmin):
+    list_display = ["article", "kind", "published_at"]
+    list_filter = ["kind", "published_at"]
+    list_select_related = ["article"]
+    search_fields = ["text", "article__headline"]
+    raw_id_fields = ["article"]
+    date_hierarchy = "published_at"

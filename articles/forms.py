@@ -1,0 +1,67 @@
+from django import forms
+from django.utils import timezone
+from django_ckeditor_5.widgets import CKEditor5Widget
+from reversion.models import Version
+
+from articles.models import Article
+
+
+class ArticleAdminForm(forms.ModelForm):
+    """The story form, with a guard against two people overwriting each other's work.
+
+    ``loaded_modified_at`` carries the story's last-change time from when the form was
+    opened; a save is refused when the story has changed since, naming who changed it.
+    """
+
+    loaded_modified_at = forms.CharField(widget=forms.HiddenInput, required=False)
+    check_conflicts = True
+
+    class Meta:
+        model = Article
+        fields = "__all__"
+        widgets = {
+            "body": CKEditor5Widget(config_name="default"),
+            "dek": forms.Textarea(attrs={"rows": 2}),
+            "lead_photo_caption": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["loaded_modified_at"].initial = self.instance.modified_at.isoformat()
+        if "body" in self.fields:
+            # CKEditor hides the textarea; an empty required field would block the submit
+            # in the browser with no visible message. The publish checklist asks for a body.
+            self.fields["body"].required = False
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.instance.pk and self.check_conflicts:
+            self.check_for_conflict()
+        return cleaned_data
+
+    def check_for_conflict(self):
+        current = (
+            Article.objects.select_for_update()
+            .filter(pk=self.instance.pk)
+            .values_list("modified_at", flat=True)
+            .first()
+        )
+        loaded = self.data.get(self.add_prefix("loaded_modified_at"), "")
+        if current is None or current.isoformat() == loaded:
+            return
+        latest = Version.objects.get_for_object(self.instance).select_related("revision__user")
+        latest = latest.first()
+        who = "Someone"
+        if latest and latest.revision.user:
+            who = latest.revision.user.get_full_name() or latest.revision.user.get_username()
+        when = timezone.localtime(current).strftime("%H:%M:%S on %d %B %Y")
+        # Let a deliberate second save go through: their version stays in the history.
+        self.data = self.data.copy()
+        self.data[self.add_prefix("loaded_modified_at")] = current.isoformat()
+        raise forms.ValidationError(
+            f"{who} changed this story at {when}, after you opened it. Your changes have NOT "
+            "been saved and are still in this form. Compare with their version (History, in "
+            "another tab), then save again to replace it; their version stays in the history.",
+            code="conflict",
+        )

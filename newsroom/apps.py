@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class NewsroomConfig(AppConfig):
+    name = "newsroom"
+    verbose_name = "Site"
+    default = True
+
+
+class NewsroomAdminConfig(admin_apps.AdminConfig):
+    """The Django admin, with the newsroom dashboard as its home page."""
+
+    default = False
+    default_site = "newsroom.sites.NewsroomAdminSite"
