@@ -18,7 +18,11 @@ class ArticleAdminForm(forms.ModelForm):
 
     class Meta:
         model = Article
-        fields = "__all__"
+        fields = [
+            "headline", "slug", "dek", "body", "lead_photo", "lead_photo_caption", "section",
+            "tags", "story_type", "byline", "featured", "published_at", "updated_at",
+            "seo_title", "seo_description",
+        ]  # fmt: skip
         widgets = {
             "body": CKEditor5Widget(config_name="default"),
             "dek": forms.Textarea(attrs={"rows": 2}),
