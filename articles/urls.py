@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from articles import views
+from articles import feeds, search, views
 
 app_name = "articles"
 
@@ -11,6 +11,10 @@ urlpatterns = [
         views.ArticleDetailView.as_view(),
         name="article_detail",
     ),
+    path("search/", search.search_view, name="search"),
+    path("feeds/latest/", feeds.LatestFeed(), name="latest_feed"),
+    path("section/<str:slug>/feed/", feeds.SectionFeed(), name="section_feed"),
+    path("author/<str:slug>/feed/", feeds.AuthorFeed(), name="author_feed"),
     path("preview/<int:pk>/", views.article_preview, name="preview"),
     path("preview/shared/<str:token>/", views.article_shared_preview, name="shared_preview"),
     # Listings arrive with the full public site; the names exist so that models can link.

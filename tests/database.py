@@ -58,6 +58,9 @@ os.environ.setdefault("STATIC_ROOT", str(ROOT / "var" / "test-static"))
 os.environ.setdefault("TASKS_BACKEND", "immediate")
 os.environ.pop("CACHE_URL", None)
 DATABASE_CHOICE = choose_database()
+# One test database per run, so that two checkouts (or two people) testing at once on
+# the same PostgreSQL server do not drop each other's database mid-run.
+os.environ.setdefault("TEST_DATABASE_NAME", f"test_newsroom_{os.getpid()}")
 
 
 def pytest_report_header(config):

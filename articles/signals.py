@@ -1,0 +1,1 @@
+"""Model-layer upkeep that every save path must get, whoever saves."""
