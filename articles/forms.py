@@ -3,6 +3,7 @@ from django.utils import timezone
 from django_ckeditor_5.widgets import CKEditor5Widget
 from reversion.models import Version
 
+from articles.html import body_for_editor
 from articles.models import Article
 
 
@@ -33,6 +34,9 @@ class ArticleAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["loaded_modified_at"].initial = self.instance.modified_at.isoformat()
+        if self.initial.get("body"):
+            # Stored embeds are plain figures; CKEditor only recognises its own markup.
+            self.initial["body"] = body_for_editor(self.initial["body"])
         if "body" in self.fields:
             # CKEditor hides the textarea; an empty required field would block the submit
             # in the browser with no visible message. The publish checklist asks for a body.
