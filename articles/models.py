@@ -257,7 +257,12 @@ class Article(models.Model):
         self.body = sanitize_html(self.body)
         if not self.slug:
             self.slug = unique_slug(self.headline, exclude_pk=self.pk)
+        old_path = self.previous_public_path()
         super().save(*args, **kwargs)
+        if old_path and old_path != self.get_absolute_url():
+            # Readers, feeds and search engines hold the old address: keep it working.
+            ArticleRedirect.objects.update_or_create(old_path=old_path, defaults={"article": self})
+        ArticleRedirect.objects.filter(old_path=self.get_absolute_url()).delete()
 
     def get_absolute_url(self):
         published_at = timezone.localtime(self.published_at or timezone.now())
@@ -270,6 +275,23 @@ class Article(models.Model):
                 "slug": self.slug,
             },
         )
+
+    def previous_public_path(self):
+        """Return the address the story had before this save, if it had been published."""
+        if self.pk is None:
+            return None
+        before = Article.objects.filter(pk=self.pk).only("slug", "published_at", "status").first()
+        if (
+            before is None
+            or before.published_at is None
+            or before.status
+            not in (
+                self.Status.PUBLISHED,
+                self.Status.WITHDRAWN,
+            )
+        ):
+            return None
+        return before.get_absolute_url()
 
     @property
     def status_label(self):
@@ -320,6 +342,20 @@ class Article(models.Model):
         if self.byline:
             parts.append(self.byline)
         return parts
+
+
+class ArticleRedirect(models.Model):
+    """An address a published story used to have, answered with a permanent redirect."""
+
+    old_path = models.CharField(max_length=400, unique=True)
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="redirects")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.old_path} → {self.article}"
 
 
 @reversion.register()

@@ -17,8 +17,8 @@ urlpatterns = [
     path("author/<str:slug>/feed/", feeds.AuthorFeed(), name="author_feed"),
     path("preview/<int:pk>/", views.article_preview, name="preview"),
     path("preview/shared/<str:token>/", views.article_shared_preview, name="shared_preview"),
-    # Listings arrive with the full public site; the names exist so that models can link.
-    path("section/<str:slug>/", views.HomeView.as_view(), name="section_detail"),
-    path("tag/<str:slug>/", views.HomeView.as_view(), name="tag_detail"),
-    path("author/<str:slug>/", views.HomeView.as_view(), name="author_detail"),
+    path("section/<str:slug>/", views.SectionView.as_view(), name="section_detail"),
+    path("tag/<str:slug>/", views.TagView.as_view(), name="tag_detail"),
+    path("author/<str:slug>/", views.AuthorView.as_view(), name="author_detail"),
+    path("corrections/", views.CorrectionListView.as_view(), name="corrections"),
 ]

