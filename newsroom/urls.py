@@ -26,6 +26,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("ckeditor5/", include("django_ckeditor_5.urls")),
     path("photos/", include("photos.urls")),
+    path("newsletter/", include("newsletter.urls")),
     path("", include("articles.urls")),
 ]
 
