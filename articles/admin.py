@@ -10,6 +10,8 @@ from reversion_compare.admin import CompareVersionAdmin
 from articles import services
 from articles.forms import ArticleAdminForm
 from articles.models import Article, ArticleAuthor, Author, Correction, Section, Tag
+from articles.search import full_text_search_available, search_articles
+from photos.widgets import PhotoChooserAdminMixin
 
 
 @admin.register(Section)
@@ -28,12 +30,13 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Author)
-class AuthorAdmin(admin.ModelAdmin):
+class AuthorAdmin(PhotoChooserAdminMixin, admin.ModelAdmin):
     list_display = ["name", "initials", "role", "user"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "initials", "role"]
     autocomplete_fields = ["user"]
     raw_id_fields = ["photo"]
+    photo_chooser_fields = ["photo"]
 
 
 class BylineInline(admin.TabularInline):
@@ -86,7 +89,7 @@ WORKFLOW_BUTTONS = {
 
 
 @admin.register(Article)
-class ArticleAdmin(CompareVersionAdmin):
+class ArticleAdmin(PhotoChooserAdminMixin, CompareVersionAdmin):
     form = ArticleAdminForm
     inlines = [BylineInline, CorrectionInline]
     list_display = ["headline", "status_badge", "section", "byline_list", "published_at"]
@@ -101,6 +104,7 @@ class ArticleAdmin(CompareVersionAdmin):
     prepopulated_fields = {"slug": ["headline"]}
     autocomplete_fields = ["section", "tags"]
     raw_id_fields = ["lead_photo"]
+    photo_chooser_fields = ["lead_photo"]
     actions = ["publish_selected", "withdraw_selected"]
     readonly_fields = ["status_badge", "created_by", "created_at", "modified_at"]
     fieldsets = [
@@ -129,6 +133,13 @@ class ArticleAdmin(CompareVersionAdmin):
                 Prefetch("bylines", queryset=ArticleAuthor.objects.select_related("author"))
             )
         )
+
+    def get_search_results(self, request, queryset, search_term):
+        # The same full-text search readers get, over every story whatever its state;
+        # Django's icontains search over search_fields where PostgreSQL is not available.
+        if not search_term.strip() or not full_text_search_available(queryset.db):
+            return super().get_search_results(request, queryset, search_term)
+        return search_articles(search_term, queryset=queryset, ranked=False), False
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))

@@ -8,6 +8,7 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -65,7 +66,8 @@ def photo_for_file(path: Path, *, caption: str, credit: str, title: str = "") ->
     with path.open("rb") as handle:
         image = File(handle, name=path.name)
         digest = file_sha256(image)
-        photo = Photo.objects.filter(file_hash=digest).first()
+        # A stored file may have been cleaned (metadata stripped, rotated): match either hash.
+        photo = Photo.objects.filter(Q(file_hash=digest) | Q(source_hash=digest)).first()
         if photo is None:
             photo = Photo(file_hash=digest, title=title or caption[:255])
             photo.image.save(path.name, image, save=False)

@@ -1,10 +1,16 @@
 import hashlib
 import uuid
+from functools import partial
 from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
+
+from photos import renditions
+from photos.metadata import clean_original
 
 
 def photo_upload_to(photo, filename):
@@ -14,7 +20,14 @@ def photo_upload_to(photo, filename):
 
 
 class Photo(models.Model):
-    image = models.ImageField(upload_to=photo_upload_to, width_field="width", height_field="height")
+    image = models.ImageField(
+        upload_to=photo_upload_to,
+        help_text=(
+            "A JPEG, PNG, WebP or GIF, up to 25 MB and 40 megapixels. Location and camera "
+            "data are removed when it is saved; a caption, credit or alt text written into "
+            "the file fills the fields below that are left empty."
+        ),
+    )
     title = models.CharField(
         max_length=255,
         blank=True,
@@ -55,7 +68,32 @@ class Photo(models.Model):
     width = models.PositiveIntegerField(editable=False, default=0)
     height = models.PositiveIntegerField(editable=False, default=0)
     file_size = models.PositiveBigIntegerField(editable=False, null=True)
-    file_hash = models.CharField(max_length=64, editable=False, blank=True, db_index=True)
+    file_hash = models.CharField(
+        max_length=64,
+        editable=False,
+        blank=True,
+        db_index=True,
+        help_text="SHA-256 of the stored file.",
+    )
+    source_hash = models.CharField(
+        max_length=64,
+        editable=False,
+        blank=True,
+        db_index=True,
+        help_text="SHA-256 of the file as uploaded, before metadata was removed.",
+    )
+    is_animated = models.BooleanField(
+        "animated",
+        default=False,
+        editable=False,
+        help_text="Animations are served as uploaded, without resized copies.",
+    )
+    renditions_key = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Set by the renditions task once every resized copy of this version exists.",
+    )
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -65,6 +103,10 @@ class Photo(models.Model):
         related_name="uploaded_photos",
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    # What the database holds, to tell on save whether the file or focal point changed.
+    _stored_image_name = None
+    _stored_focal_point_key = None
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -85,15 +127,165 @@ class Photo(models.Model):
         return self.title or self.caption[:80] or f"Photo {self.pk}"
 
     def save(self, *args, **kwargs):
-        if self.image and (not self.file_hash or self.file_size is None):
-            self.file_hash = self.file_hash or file_sha256(self.image)
-            self.file_size = self.image.size
-        super().save(*args, **kwargs)
+        """Store a new file cleaned and upright, then queue its renditions once committed.
+
+        Raise ``ValidationError`` when a new file is not an acceptable image. Done here
+        rather than in a service so that the admin, the editor upload, the importer and
+        the shell all get it.
+        """
+        update_fields = kwargs.get("update_fields")
+        image_changed = self._image_changed() and (
+            update_fields is None or "image" in update_fields
+        )
+        stored_name = self._store_clean_original() if image_changed else None
+        if update_fields is None and not self._state.adding and not self.get_deferred_fields():
+            # The renditions task sets renditions_key behind the admin's back; writing
+            # back the value this form loaded would mark a finished photo unfinished.
+            kwargs["update_fields"] = [
+                field.attname
+                for field in self._meta.concrete_fields
+                if not field.primary_key and (field.name != "renditions_key" or image_changed)
+            ]
+        try:
+            super().save(*args, **kwargs)
+        except Exception:
+            if stored_name:
+                self.image.storage.delete(stored_name)
+            raise
+        focal_changed = self._focal_point_changed()
+        self._remember_stored_state()
+        if image_changed or focal_changed:
+            from photos.tasks import photo_generate_renditions
+
+            # Robust: a queue that is down must not turn a saved photo into an error page;
+            # the original is served meanwhile and queue_photo_renditions catches up.
+            transaction.on_commit(partial(photo_generate_renditions.enqueue, self.pk), robust=True)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        photo = super().from_db(db, field_names, values)
+        photo._remember_stored_state()
+        return photo
+
+    def _remember_stored_state(self):
+        image = self.__dict__.get("image")
+        self._stored_image_name = getattr(image, "name", image)
+        if {"focal_point_x", "focal_point_y"} <= self.__dict__.keys():
+            self._stored_focal_point_key = self.focal_point_key
+
+    def _focal_point_changed(self):
+        if not {"focal_point_x", "focal_point_y"} <= self.__dict__.keys():
+            return False  # deferred and never touched
+        return self.focal_point_key != self._stored_focal_point_key
+
+    def _image_changed(self):
+        if "image" not in self.__dict__:
+            return False  # deferred and never touched
+        if not self.image:
+            return False
+        return not self.image._committed or self.image.name != self._stored_image_name
+
+    def _store_clean_original(self):
+        """Replace the pending file with its cleaned version and record what it is; return its name.
+
+        A file already put in storage by the caller (as the importer does) is replaced
+        when anything had to be removed from it, since it still holds that metadata.
+        """
+        field_file = self.image
+        already_stored = field_file.name if field_file._committed else None
+        if already_stored:
+            try:
+                with field_file.storage.open(already_stored, "rb") as source:
+                    cleaned = clean_original(source)
+            except ValidationError:
+                # Put there for this save only, and no row will point at it.
+                field_file.storage.delete(already_stored)
+                raise
+            upload_name = ""
+        else:
+            cleaned = clean_original(field_file.file)
+            upload_name = PurePosixPath(getattr(field_file.file, "name", "") or "").stem
+
+        new_name = None
+        keep_as_stored = (
+            already_stored
+            and cleaned.file_hash == cleaned.source_hash
+            and already_stored.lower().endswith("." + cleaned.extension)
+        )
+        if not keep_as_stored:
+            field_file.save(f"photo.{cleaned.extension}", ContentFile(cleaned.content), save=False)
+            new_name = field_file.name
+            if already_stored:
+                field_file.storage.delete(already_stored)
+
+        self.width, self.height = cleaned.width, cleaned.height
+        self.file_size = len(cleaned.content)
+        self.file_hash = cleaned.file_hash
+        self.source_hash = cleaned.source_hash
+        self.is_animated = cleaned.is_animated
+        self.renditions_key = ""
+        hints = cleaned.metadata
+        self.caption = self.caption or hints.caption
+        self.credit = self.credit or hints.credit_line[:255]
+        self.alt_text = self.alt_text or hints.alt_text[:500]
+        self.title = self.title or hints.title[:255]
+        if not (self.title or self.caption) and upload_name:
+            self.title = upload_name[:255]
+        return new_name
 
     @property
     def caption_with_credit(self):
         """Return the caption followed by the bracketed credit, as the seed story prints it."""
         return caption_with_credit(self.caption, self.credit)
+
+    @property
+    def focal_point_key(self):
+        """Return the focal point as whole percentages, e.g. "50-50" for the default centre."""
+        return renditions.focal_point_key(self.focal_point_x, self.focal_point_y)
+
+    @property
+    def picture_renditions_ready(self):
+        """Return whether the resized copies of the current file exist, without a query."""
+        if self.is_animated or not self.file_hash:
+            return False
+        expected = renditions.renditions_key(self.file_hash, "")
+        return self.renditions_key.rpartition(":")[0] == expected.rpartition(":")[0]
+
+    @property
+    def card_renditions_ready(self):
+        """Return whether the 16:9 crops for the current focal point exist, without a query."""
+        if self.is_animated or not self.file_hash:
+            return False
+        return self.renditions_key == renditions.renditions_key(
+            self.file_hash, self.focal_point_key
+        )
+
+
+class Rendition(models.Model):
+    """A resized or cropped copy of a photo, made by the renditions task."""
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="renditions")
+    spec = models.CharField(
+        max_length=64, help_text='What was drawn, e.g. "w640.webp" or "fill-16x9-w480.jpeg".'
+    )
+    focal_point_key = models.CharField(
+        max_length=16, blank=True, help_text="The focal point a crop was made for; empty if none."
+    )
+    file = models.FileField(max_length=255)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["photo", "spec"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["photo", "spec", "focal_point_key"], name="rendition_unique_spec"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.spec} ({self.width}×{self.height})"
 
 
 def caption_with_credit(caption, credit):

@@ -1,8 +1,10 @@
 from django.urls import path
-from django_ckeditor_5.views import upload_file
+
+from photos import views
 
 app_name = "photos"
 
 urlpatterns = [
-    path("editor-upload/", upload_file, name="editor_upload"),
+    path("editor-upload/", views.editor_upload, name="editor_upload"),
+    path("<int:pk>/summary/", views.chooser_summary, name="chooser_summary"),
 ]

@@ -106,3 +106,12 @@ class CorrectionFactory(factory.django.DjangoModelFactory):
 
     article = factory.SubFactory(ArticleFactory)
     text = "An earlier version gave the wrong number of civilians."
+
+
+def photo_with_renditions(**kwargs):
+    """Return a library photo whose renditions exist, as after the worker has run."""
+    from photos.services import photo_build_renditions
+
+    photo = PhotoFactory(**kwargs)
+    photo_build_renditions(photo=photo)
+    return photo

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -53,6 +54,12 @@ class Command(BaseCommand):
                 f"{len(errors)} of {len(files)} file(s) could not be read; nothing was imported."
             )
 
+        try:
+            self.save_stories(stories, section_obj, publish, photo)
+        except ValidationError as error:
+            raise CommandError(f"{photo}: {' '.join(error.messages)}") from error
+
+    def save_stories(self, stories, section_obj, publish, photo):
         created_count = 0
         with transaction.atomic():
             for number, (path, story) in enumerate(stories, start=1):
