@@ -1,5 +1,6 @@
 import reversion
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.cache import cache
 from django.db import models
 from django.db.models import Prefetch, Q
@@ -116,10 +117,15 @@ class ArticleQuerySet(models.QuerySet):
 
     def for_listing(self):
         """Return stories with everything a story card shows, in a fixed number of queries."""
-        return self.select_related("section", "lead_photo").prefetch_related(
-            Prefetch(
-                "bylines",
-                queryset=ArticleAuthor.objects.select_related("author").order_by("position"),
+        # The search vector is only read by the database; don't ship it to every page.
+        return (
+            self.defer("search_vector")
+            .select_related("section", "lead_photo")
+            .prefetch_related(
+                Prefetch(
+                    "bylines",
+                    queryset=ArticleAuthor.objects.select_related("author").order_by("position"),
+                )
             )
         )
 
@@ -131,7 +137,7 @@ class ArticleQuerySet(models.QuerySet):
         )
 
 
-@reversion.register(follow=["bylines"])
+@reversion.register(follow=["bylines"], exclude=["search_vector"])
 class Article(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -227,6 +233,7 @@ class Article(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField(auto_now=True)
+    search_vector = SearchVectorField(null=True, editable=False)
 
     objects = ArticleQuerySet.as_manager()
 
