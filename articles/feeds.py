@@ -1,22 +1,244 @@
-from django.contrib.syndication.views import Feed
+"""RSS 2.0 feeds of public stories: the latest, one per section and one per author.
 
-from articles.models import Article
+Each item carries the full story as ``content:encoded`` and the lead photo as an
+enclosure and a Media RSS ``media:content``. Django's ``Feed`` sets ``Last-Modified``
+from the newest ``item_updateddate``, and ``ConditionalGetMiddleware`` answers a
+conditional GET with 304 from it (or from the ETag it computes over the feed).
+"""
+
+import re
+from urllib.parse import urljoin
+
+from django.contrib.syndication.views import Feed
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.feedgenerator import Enclosure, Rss201rev2Feed, rfc3339_date
+from django.utils.html import escape
+
+from articles.html import Edit, apply_edits, scan_tags
+from articles.models import Article, Author, Section
+from articles.structured_data import image_file
+from newsroom.models import SiteSettings
+
+FEED_ITEMS = 30
+# Wide enough for any feed reader's column, small enough for readers that fetch every
+# enclosure; the original may be a 25 MB upload.
+FEED_IMAGE_WIDTH = 960
+
+CONTENT_NAMESPACE = "http://purl.org/rss/1.0/modules/content/"
+MEDIA_NAMESPACE = "http://search.yahoo.com/mrss/"
+
+# Attributes of sanitised story HTML that hold an address (see articles/html.py).
+URL_ATTRIBUTES = ("href", "src", "cite")
+
+# XML 1.0 cannot carry these; Django's XML writer refuses them rather than drop them.
+XML_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def xml_text(value):
+    """Return ``value`` without the control characters XML 1.0 cannot carry."""
+    return XML_CONTROL_CHARACTERS.sub("", value) if isinstance(value, str) else value
+
+
+def absolute_html(html, base_url):
+    """Return ``html`` with every relative ``href``, ``src`` and ``cite`` made absolute."""
+    edits = []
+    for tag in scan_tags(html):
+        if tag.closing or not any(name in tag.attributes for name in URL_ATTRIBUTES):
+            continue
+        attributes = {
+            name: urljoin(base_url, value.strip()) if name in URL_ATTRIBUTES else value
+            for name, value in tag.attributes.items()
+        }
+        if attributes != tag.attributes:
+            written = "".join(f' {name}="{escape(value)}"' for name, value in attributes.items())
+            edits.append(Edit(tag.start, tag.end, f"<{tag.name}{written}>"))
+    return apply_edits(html, edits)
+
+
+class StoryFeedGenerator(Rss201rev2Feed):
+    """RSS 2.0 with the full story (content:encoded), its update time and Media RSS.
+
+    URLs the feed passes as paths (photo files, links inside the story) are made
+    absolute against the item's own link, which Django has already made absolute
+    from the request.
+    """
+
+    def rss_attributes(self):
+        return {
+            **super().rss_attributes(),
+            "xmlns:content": CONTENT_NAMESPACE,
+            "xmlns:media": MEDIA_NAMESPACE,
+        }
+
+    def add_item(self, title, link, description, *, content_html="", media=None, **kwargs):
+        kwargs["enclosures"] = [
+            Enclosure(urljoin(link, enclosure.url), enclosure.length, enclosure.mime_type)
+            for enclosure in kwargs.get("enclosures") or ()
+        ]
+        if media:
+            media = {**media, "url": urljoin(link, media["url"])}
+        kwargs["author_name"] = xml_text(kwargs.get("author_name"))
+        kwargs["categories"] = [xml_text(category) for category in kwargs.get("categories") or ()]
+        super().add_item(
+            xml_text(title),
+            link,
+            xml_text(description),
+            content_encoded=xml_text(absolute_html(content_html, link)),
+            media=media,
+            **kwargs,
+        )
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        if item["updateddate"] is not None:
+            handler.addQuickElement("atom:updated", rfc3339_date(item["updateddate"]))
+        if item["content_encoded"]:
+            handler.addQuickElement("content:encoded", item["content_encoded"])
+        media = item["media"]
+        if media:
+            attributes = {
+                "url": media["url"],
+                "type": media["type"],
+                "medium": "image",
+                "width": str(media["width"]),
+                "height": str(media["height"]),
+            }
+            if media["file_size"]:
+                attributes["fileSize"] = str(media["file_size"])
+            handler.startElement("media:content", attributes)
+            if media["description"]:
+                handler.addQuickElement(
+                    "media:description", xml_text(media["description"]), {"type": "plain"}
+                )
+            if media["credit"]:
+                handler.addQuickElement("media:credit", xml_text(media["credit"]))
+            handler.endElement("media:content")
 
 
 class LatestFeed(Feed):
-    title = "Latest stories"
-    link = "/"
-    description = "The newest stories."
+    """The newest public stories of the whole site."""
 
-    def items(self):
-        return Article.objects.published().for_listing()[:30]
+    feed_type = StoryFeedGenerator
+    item_guid_is_permalink = True
+
+    def title(self, obj):
+        return SiteSettings.load().site_name
+
+    def description(self, obj):
+        site_settings = SiteSettings.load()
+        return site_settings.tagline or f"The latest stories from {site_settings.site_name}."
+
+    def link(self, obj):
+        return reverse("articles:home")
+
+    def items(self, obj):
+        return self.stories(obj).for_detail()[:FEED_ITEMS]
+
+    def stories(self, obj):
+        """Return the public stories this feed lists, before eager loading and slicing."""
+        return Article.objects.published()
+
+    def item_title(self, item):
+        # Plain text, unlike Django's default of escaping the title once more for readers
+        # that parse it as HTML (https://code.djangoproject.com/ticket/6533): feedparser
+        # and the readers built on it would show "Trade &amp; industry" to everyone.
+        return item.headline
+
+    def item_description(self, item):
+        return item.summary
+
+    def item_pubdate(self, item):
+        return item.published_at
+
+    def item_updateddate(self, item):
+        return item.updated_at or item.published_at
+
+    def item_author_name(self, item):
+        names = [getattr(part, "name", part) for part in item.byline_parts()]
+        if not names:
+            return None
+        if len(names) == 1:
+            return names[0]
+        return f"{', '.join(names[:-1])} and {names[-1]}"
+
+    def item_categories(self, item):
+        section = [item.section.name] if item.section else []
+        return section + [tag.name for tag in item.tags.all()]
+
+    def item_enclosures(self, item):
+        image = self.item_image(item)
+        if image is None:
+            return []
+        # The RSS profile asks for a length of 0 when the size is not known.
+        # https://www.rssboard.org/rss-profile#element-channel-item-enclosure
+        return [Enclosure(image.url, str(image.file_size or 0), image.mime_type)]
+
+    def item_image(self, item):
+        """Return the file of the story's lead photo that the feed carries, or None."""
+        photo = item.lead_photo
+        if photo is None or not photo.image:
+            return None
+        return image_file(photo, max_width=FEED_IMAGE_WIDTH)
+
+    def item_extra_kwargs(self, item):
+        image = self.item_image(item)
+        media = None
+        if image is not None:
+            media = {
+                "url": image.url,
+                "type": image.mime_type,
+                "width": image.width,
+                "height": image.height,
+                "file_size": image.file_size,
+                "description": item.lead_caption,
+                "credit": item.lead_photo.credit,
+            }
+        return {
+            "content_html": render_to_string(
+                "feeds/article_content.html", {"article": item, "image": image}
+            ),
+            "media": media,
+        }
 
 
 class SectionFeed(LatestFeed):
+    """The newest public stories of one section; 404 for an unknown section."""
+
     def get_object(self, request, slug):
-        return slug
+        return get_object_or_404(Section, slug=slug)
+
+    def title(self, obj):
+        return f"{obj.name} | {SiteSettings.load().site_name}"
+
+    def description(self, obj):
+        return (
+            obj.description
+            or f"The latest {obj.name} stories from {SiteSettings.load().site_name}."
+        )
+
+    def link(self, obj):
+        return obj.get_absolute_url()
+
+    def stories(self, obj):
+        return super().stories(obj).filter(section=obj)
 
 
 class AuthorFeed(LatestFeed):
+    """The newest public stories bylined to one author; 404 for an unknown author."""
+
     def get_object(self, request, slug):
-        return slug
+        return get_object_or_404(Author, slug=slug)
+
+    def title(self, obj):
+        return f"{obj.name} | {SiteSettings.load().site_name}"
+
+    def description(self, obj):
+        return f"The latest stories by {obj.name} from {SiteSettings.load().site_name}."
+
+    def link(self, obj):
+        return obj.get_absolute_url()
+
+    def stories(self, obj):
+        return super().stories(obj).filter(bylines__author=obj)

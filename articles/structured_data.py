@@ -1,0 +1,151 @@
+"""Schema.org ``NewsArticle`` data for a story page, as search engines read it.
+
+Everything comes from relations ``Article.objects.for_detail()`` has loaded, so building
+it costs no query.
+
+Bylines: an ``Author`` is a ``Person`` with a link to their page. A free-text byline
+("AM", "Staff", "AFP") becomes an ``Organization`` with just the name: it credits an
+agency, a desk or initials the newsroom signs with, none of which is a person a search
+engine could identify, and claiming one would be wrong for "AFP" or "Staff".
+"""
+
+import mimetypes
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from photos import renditions
+
+# Shared images: search engines and social networks want them large (Google asks for
+# 1,200 pixels wide) but not the original, which may be 25 MB; feeds want them small.
+SHARED_IMAGE_WIDTH = 1920
+
+
+def iso_datetime(value):
+    """Return an aware datetime as ISO 8601 in the site's time zone, to the second."""
+    if value is None:
+        return None
+    return timezone.localtime(value).replace(microsecond=0).isoformat()
+
+
+def absolute_url(url, site_url):
+    """Return ``url`` absolute: a path is put after ``site_url``, a full address is kept."""
+    if url.startswith("/") and not url.startswith("//"):
+        return f"{site_url}{url}"
+    return url
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """One file of a photo as other sites fetch it; ``file_size`` is None when unknown."""
+
+    url: str
+    width: int
+    height: int
+    mime_type: str
+    file_size: int | None
+
+
+def image_file(photo, *, max_width=SHARED_IMAGE_WIDTH):
+    """Return the widest JPEG rendition of ``photo`` up to ``max_width``, else its original.
+
+    Works from the photo's own fields, so it costs no query; the original is used until
+    the renditions task has drawn the copies, and for animations, which have none.
+    """
+    if photo.picture_renditions_ready:
+        jpegs = [item for item in renditions.picture_plan(photo) if item.format == "jpeg"]
+        fitting = [item for item in jpegs if item.width <= max_width] or jpegs[:1]
+        if fitting:
+            item = fitting[-1]
+            return ImageFile(item.url(photo), item.width, item.height, item.media_type, None)
+    mime_type = mimetypes.guess_type(photo.image.name)[0] or "application/octet-stream"
+    return ImageFile(photo.image.url, photo.width, photo.height, mime_type, photo.file_size)
+
+
+def image_object(photo, *, site_url, caption=""):
+    """Return a schema.org ``ImageObject`` for a photo."""
+    image = image_file(photo)
+    data = {
+        "@type": "ImageObject",
+        "url": absolute_url(image.url, site_url),
+        "width": image.width,
+        "height": image.height,
+    }
+    if caption:
+        data["caption"] = caption
+    if photo.credit:
+        data["creditText"] = photo.credit
+    return data
+
+
+def author_objects(article, *, site_url):
+    """Return one schema.org ``Person`` or ``Organization`` per byline, in byline order."""
+    authors = []
+    for byline in article.bylines.all():
+        author = byline.author
+        person = {
+            "@type": "Person",
+            "name": author.name,
+            "url": absolute_url(author.get_absolute_url(), site_url),
+        }
+        if author.role:
+            person["jobTitle"] = author.role
+        same_as = [url for url in (author.website, author.twitter, author.facebook) if url]
+        if same_as:
+            person["sameAs"] = same_as
+        authors.append(person)
+    if article.byline:
+        authors.append({"@type": "Organization", "name": article.byline})
+    return authors
+
+
+def publisher_object(*, site_url, site_settings):
+    """Return the schema.org ``Organization`` that publishes the site."""
+    publisher = {"@type": "Organization", "name": site_settings.site_name, "url": f"{site_url}/"}
+    if site_settings.publisher_logo:
+        publisher["logo"] = {
+            "@type": "ImageObject",
+            "url": absolute_url(site_settings.publisher_logo.url, site_url),
+        }
+    same_as = [url for _, url in site_settings.social_links]
+    if same_as:
+        publisher["sameAs"] = same_as
+    return publisher
+
+
+def article_json_ld(article, *, site_url, site_settings) -> dict:
+    """Return the schema.org ``NewsArticle`` describing ``article`` on its canonical page."""
+    canonical_url = absolute_url(article.get_absolute_url(), site_url)
+    data = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "mainEntityOfPage": {"@type": "WebPage", "@id": canonical_url},
+        "url": canonical_url,
+        "headline": article.headline,
+        "description": article.summary,
+        "datePublished": iso_datetime(article.published_at),
+        "dateModified": iso_datetime(article.updated_at or article.published_at),
+        "author": author_objects(article, site_url=site_url),
+        "publisher": publisher_object(site_url=site_url, site_settings=site_settings),
+    }
+    if article.lead_photo and article.lead_photo.image:
+        data["image"] = image_object(
+            article.lead_photo, site_url=site_url, caption=article.lead_caption
+        )
+    if article.section:
+        data["articleSection"] = article.section.name
+    keywords = [tag.name for tag in article.tags.all()]
+    if keywords:
+        data["keywords"] = keywords
+    corrections = [
+        {
+            "@type": "CorrectionComment",
+            "name": correction.get_kind_display(),
+            "text": correction.text,
+            "datePublished": iso_datetime(correction.published_at),
+        }
+        for correction in article.corrections.all()
+    ]
+    if corrections:
+        data["correction"] = corrections
+    return {key: value for key, value in data.items() if value not in (None, [], "")}
