@@ -39,6 +39,7 @@ run: demo
 serve: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@echo "Run the background worker beside it: $(BIN)/python manage.py db_worker --queue-name '*' --no-reload"
 	$(BIN)/gunicorn newsroom.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} \
 		--access-logfile - --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
 
@@ -48,6 +49,11 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Generates 10,000 stories in the PostgreSQL database newsroom_bench, serves them with
+# gunicorn and measures with wrk; writes docs/benchmarks.md. See that file.
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var/static var/test-static

@@ -64,11 +64,14 @@ def connect_invalidation():
     from articles.models import Article, ArticleAuthor, Author, Correction, Section, Tag
     from newsroom.models import SiteSettings
     from photos.models import Photo
+    from photos.signals import renditions_ready
 
     for model in (Article, ArticleAuthor, Author, Correction, Section, Tag, Photo, SiteSettings):
         post_save.connect(bump_after_commit, sender=model, dispatch_uid=f"page-cache-{model}")
         post_delete.connect(bump_after_commit, sender=model, dispatch_uid=f"page-cache-d-{model}")
     m2m_changed.connect(bump_after_commit, sender=Article.tags.through, dispatch_uid="page-cache-t")
+    # Renditions are marked ready with a queryset update, which sends no post_save.
+    renditions_ready.connect(bump_after_commit, dispatch_uid="page-cache-renditions")
 
 
 class PageCacheMiddleware:

@@ -1,6 +1,9 @@
+import importlib
+
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db.models.signals import post_migrate
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -22,3 +25,32 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+def restore_roles(sender, **kwargs):
+    """Recreate the role groups after a transactional test's flush empties the tables.
+
+    The groups come from data migrations, which a flush does not re-run; the permissions
+    they hold are recreated by Django's own post_migrate handlers, which run first.
+    """
+    if sender.label != "newsletter":  # the last of our apps: every permission exists by now
+        return
+    from django.contrib.auth.models import Group, Permission
+
+    roles = importlib.import_module("articles.migrations.0002_roles").ROLES
+    audience = importlib.import_module(
+        "newsletter.migrations.0002_newsletters_and_audience_role"
+    ).AUDIENCE_PERMISSIONS
+    for role, dotted_names in roles.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        for dotted in dotted_names:
+            app_label, codename = dotted.split(".")
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+    Group.objects.get(name="Audience").permissions.add(
+        *Permission.objects.filter(content_type__app_label="newsletter", codename__in=audience)
+    )
+
+
+post_migrate.connect(restore_roles, dispatch_uid="tests-restore-roles")

@@ -8,6 +8,7 @@ PostgreSQL on 127.0.0.1:5432 if it answers; else SQLite, loudly. ``REQUIRE_POSTG
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,8 @@ os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + "x" * 40)
 os.environ.setdefault("DEBUG", "0")
 # The test client speaks plain HTTP; the HTTPS redirect is covered by the deploy check test.
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
-os.environ.setdefault("STATIC_ROOT", str(ROOT / "var" / "test-static"))
+# Static files are collected per run, so parallel runs never see half-written manifests.
+os.environ.setdefault("STATIC_ROOT", tempfile.mkdtemp(prefix="newsroom-test-static-"))
 os.environ.setdefault("TASKS_BACKEND", "immediate")
 # Query-count tests measure the work behind a page, so the page cache is off unless a
 # test turns it on (tests/articles/test_caching.py).

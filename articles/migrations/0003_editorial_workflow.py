@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('articles', '0002_roles'),
+        ("articles", "0002_roles"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='article',
-            name='slug',
-            field=models.SlugField(allow_unicode=True, blank=True, error_messages={'unique': 'Another story already uses this slug. Change it, e.g. by adding a word.'}, help_text="The last part of the story's address. Made from the headline if left empty.", max_length=255, unique=True),
+            model_name="article",
+            name="slug",
+            field=models.SlugField(
+                allow_unicode=True,
+                blank=True,
+                error_messages={
+                    "unique": "Another story already uses this slug. Change it, e.g. by adding a word."
+                },
+                help_text="The last part of the story's address. Made from the headline if left empty.",
+                max_length=255,
+                unique=True,
+            ),
         ),
     ]

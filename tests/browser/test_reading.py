@@ -29,7 +29,9 @@ def test_reader_sees_the_seed_story(live_server, page, seed_story):
     caption = page.locator("figure.lead-photo figcaption")
     assert caption.inner_text() == "Syrian pro-government forces in Aleppo. (AFP/File)"
     image = page.locator("figure.lead-photo img")
-    assert image.evaluate("img => img.complete && img.naturalWidth") == 1200
+    # The browser picks a resized copy from the srcset, never a broken image.
+    assert image.evaluate("img => img.complete && img.naturalWidth") >= 320
+    assert "/renditions/" in image.evaluate("img => img.currentSrc")
     assert page.locator(".story-body p").count() == 10
     assert page.locator(".byline").inner_text() == "AM"
     # The stylesheet is served (hashed, by WhiteNoise) and applied.
