@@ -1,0 +1,132 @@
+"""Load generator for bench/run.py when wrk is not installed, and the cache primer.
+
+    python bench/load.py run  http://127.0.0.1:8000 PATHS_FILE --connections 8 --duration 10
+    python bench/load.py prime http://127.0.0.1:8000 PATHS_FILE --connections 8
+
+``run`` sends GET requests for random paths from the file on each connection until the
+time or the request budget is spent, and prints one ``BENCH_JSON {...}`` line with the
+same fields as bench/paths.lua. ``prime`` requests every path once, so that a cached run
+measures cache hits. Threads share one interpreter, so this generator saturates sooner
+than wrk: its figures are a floor, not a like-for-like replacement.
+"""
+
+import argparse
+import http.client
+import json
+import random
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+REQUEST_TIMEOUT = 10
+MAX_REQUESTS = 200_000
+
+
+def read_paths(path):
+    with open(path, encoding="utf-8") as file:
+        paths = [line.strip() for line in file if line.strip()]
+    if not paths:
+        raise SystemExit(f"No paths in {path}.")
+    return paths
+
+
+def fetch(host, port, path):
+    """Return (status, X-Cache header, seconds) for one GET of ``path``; status 0 on failure."""
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        return response.status, response.getheader("X-Cache"), time.perf_counter() - started
+    except (OSError, http.client.HTTPException):
+        return 0, None, time.perf_counter() - started
+    finally:
+        connection.close()
+
+
+def percentile(sorted_values, share):
+    if not sorted_values:
+        return 0.0
+    index = min(len(sorted_values) - 1, max(0, round(share * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def run(url, paths, *, connections, duration, max_requests=MAX_REQUESTS):
+    """Return the results of ``connections`` concurrent loops of GETs, as bench/paths.lua does."""
+    target = urlsplit(url)
+    deadline = time.monotonic() + duration
+    lock = threading.Lock()
+    latencies, statuses, cache_states = [], [], []
+    budget = iter(range(max_requests))
+
+    def loop(seed):
+        rng = random.Random(seed)
+        mine = []
+        while time.monotonic() < deadline:
+            with lock:
+                if next(budget, None) is None:
+                    break
+            mine.append(fetch(target.hostname, target.port, rng.choice(paths)))
+        with lock:
+            for status, cache_state, seconds in mine:
+                statuses.append(status)
+                cache_states.append(cache_state)
+                latencies.append(seconds * 1000)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=loop, args=(seed,)) for seed in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    latencies.sort()
+    answered = [status for status in statuses if status]
+    return {
+        "tool": "python",
+        "requests": len(answered),
+        "duration_s": elapsed,
+        "p50_ms": percentile(latencies, 0.50),
+        "p95_ms": percentile(latencies, 0.95),
+        "p99_ms": percentile(latencies, 0.99),
+        "max_ms": latencies[-1] if latencies else 0.0,
+        "socket_errors": len(statuses) - len(answered),
+        "timeouts": 0,
+        "hits": cache_states.count("HIT"),
+        "misses": cache_states.count("MISS"),
+        **{
+            f"status_{digit}xx": sum(1 for status in answered if status // 100 == digit)
+            for digit in (2, 3, 4, 5)
+        },
+    }
+
+
+def prime(url, paths, *, connections):
+    """Request every path once; return how many answered 200."""
+    target = urlsplit(url)
+    with ThreadPoolExecutor(max_workers=connections) as pool:
+        results = pool.map(lambda path: fetch(target.hostname, target.port, path)[0], paths)
+        return sum(1 for status in results if status == 200)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=["run", "prime"])
+    parser.add_argument("url")
+    parser.add_argument("paths_file")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--duration", type=float, default=10)
+    args = parser.parse_args()
+    paths = read_paths(args.paths_file)
+    if args.mode == "prime":
+        print(f"primed {prime(args.url, paths, connections=args.connections)}/{len(paths)}")
+        return
+    results = run(args.url, paths, connections=args.connections, duration=args.duration)
+    sys.stdout.write(f"BENCH_JSON {json.dumps(results)}\n")
+
+
+if __name__ == "__main__":
+    main()
