@@ -54,6 +54,7 @@ lint: install
 # gunicorn and measures with wrk; writes docs/benchmarks.md. See that file.
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/newsletter.py
 
 clean:
 	rm -rf $(VENV) var/static var/test-static
