@@ -79,7 +79,7 @@ def count_queries(directory):
     client = Client(HTTP_HOST="127.0.0.1", raise_request_exception=True)
     cached = settings.PAGE_CACHE_SECONDS > 0
     # Fill the navigation and site-settings caches as a running site has them.
-    client.get("/corrections/")
+    measure(client, "/corrections/")
     rng = random.Random(1)
     pages = {}
     for page_file in sorted(directory.glob("*.txt")):

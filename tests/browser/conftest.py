@@ -48,7 +48,7 @@ def browser():
         message = f"Chromium not found at {CHROMIUM}; install Debian's chromium package."
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail(message)
-        pytest.skip(message)
+        pytest.skip(message + " (REQUIRE_BROWSER=1 turns this skip into a failure)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -291,7 +291,7 @@ def test_the_intro_is_sanitised_when_saved(newsletters):
 def test_two_workers_never_send_the_same_delivery(newsletters, smtp_server, settings):
     """Guards the claim: SKIP LOCKED plus a conditional update hand each delivery to one worker."""
     if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks")
+        pytest.skip("REQUIRE_POSTGRES: needs PostgreSQL row locks")
     settings.NEWSLETTER_BATCH_SIZE = 5
     # Queue the task without running it, as the database backend does until a worker runs.
     settings.TASKS = {

@@ -433,7 +433,7 @@ def test_the_signup_partial_posts_to_the_signup_page(rf, newsletters):
 def test_a_flood_of_concurrent_signups_for_one_address_stores_one_row(newsletters, settings):
     """Guards the get-or-create race: simultaneous requests must not make two rows or a 500."""
     if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL's concurrent transactions")
+        pytest.skip("REQUIRE_POSTGRES: needs PostgreSQL's concurrent transactions")
     settings.NEWSLETTER_SIGNUP_LIMITS = {"ip": (1000, 600), "email": (1000, 3600)}
     start = threading.Barrier(8)
     statuses = []
