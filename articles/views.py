@@ -1,9 +1,10 @@
+from datetime import UTC, datetime
 from itertools import groupby
 from operator import attrgetter
 
 from django.core import signing
-from django.db.models import Count, F, Q, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, F, Q, Subquery, Value, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -17,6 +18,7 @@ LISTING_PAGE_SIZE = 20
 HOME_TOP_STORIES = 6
 HOME_STORIES_PER_SECTION = 4
 RELATED_STORIES = 4
+HOME_CANDIDATES = 1000
 
 
 class PublishedArticleMixin:
@@ -34,17 +36,23 @@ class HomeView(PublishedArticleMixin, TemplateView):
     template_name = "articles/home.html"
 
     def get_context_data(self, **kwargs):
-        stories = list(
-            self.get_queryset()
-            .for_listing()
-            .order_by("-featured", "-published_at")[: HOME_TOP_STORIES + 1]
+        # Rank only among the newest stories: sorting every story ever published by
+        # featured flag or per section took 200 ms at 100,000 stories, and a home page
+        # shows recent news. Older featured stories no longer lead.
+        oldest_candidate = Coalesce(
+            Subquery(
+                self.get_queryset()
+                .order_by("-published_at")
+                .values("published_at")[HOME_CANDIDATES - 1 : HOME_CANDIDATES]
+            ),
+            Value(datetime.min.replace(tzinfo=UTC)),
         )
+        recent = self.get_queryset().filter(published_at__gte=oldest_candidate).for_listing()
+        stories = list(recent.order_by("-featured", "-published_at")[: HOME_TOP_STORIES + 1])
         lead, top = (stories[0], stories[1:]) if stories else (None, [])
         shown = [story.pk for story in stories]
         by_section = (
-            self.get_queryset()
-            .for_listing()
-            .exclude(pk__in=shown)
+            recent.exclude(pk__in=shown)
             .exclude(section=None)
             .annotate(
                 rank_in_section=Window(
