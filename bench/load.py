@@ -1,13 +1,14 @@
 """Load generator for bench/run.py when wrk is not installed, and the cache primer.
 
     python bench/load.py run  http://127.0.0.1:8000 PATHS_FILE --connections 8 --duration 10
-    python bench/load.py prime http://127.0.0.1:8000 PATHS_FILE --connections 8
+    python bench/load.py prime http://127.0.0.1:8000 PATHS_FILE --budget 60 --output PRIMED
 
 ``run`` sends GET requests for random paths from the file on each connection until the
 time or the request budget is spent, and prints one ``BENCH_JSON {...}`` line with the
-same fields as bench/paths.lua. ``prime`` requests every path once, so that a cached run
-measures cache hits. Threads share one interpreter, so this generator saturates sooner
-than wrk: its figures are a floor, not a like-for-like replacement.
+same fields as bench/paths.lua. ``prime`` requests each path once, in order, for at most
+``--budget`` seconds, and writes the paths that answered 200 to ``--output``: a cached
+run over those measures cache hits. Threads share one interpreter, so this generator
+saturates sooner than wrk: its figures are a floor, not a like-for-like replacement.
 """
 
 import argparse
@@ -21,6 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 REQUEST_TIMEOUT = 10
+FAILED = 0
+TIMED_OUT = -1
 MAX_REQUESTS = 200_000
 
 
@@ -33,7 +36,11 @@ def read_paths(path):
 
 
 def fetch(host, port, path):
-    """Return (status, X-Cache header, seconds) for one GET of ``path``; status 0 on failure."""
+    """Return (status, X-Cache header, seconds) for one GET of ``path``.
+
+    The status is TIMED_OUT when no answer came within REQUEST_TIMEOUT, and FAILED when
+    the connection broke.
+    """
     started = time.perf_counter()
     connection = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
     try:
@@ -41,8 +48,10 @@ def fetch(host, port, path):
         response = connection.getresponse()
         response.read()
         return response.status, response.getheader("X-Cache"), time.perf_counter() - started
+    except TimeoutError:
+        return TIMED_OUT, None, time.perf_counter() - started
     except (OSError, http.client.HTTPException):
-        return 0, None, time.perf_counter() - started
+        return FAILED, None, time.perf_counter() - started
     finally:
         connection.close()
 
@@ -74,7 +83,8 @@ def run(url, paths, *, connections, duration, max_requests=MAX_REQUESTS):
             for status, cache_state, seconds in mine:
                 statuses.append(status)
                 cache_states.append(cache_state)
-                latencies.append(seconds * 1000)
+                if status > 0:
+                    latencies.append(seconds * 1000)
 
     started = time.monotonic()
     threads = [threading.Thread(target=loop, args=(seed,)) for seed in range(connections)]
@@ -84,7 +94,7 @@ def run(url, paths, *, connections, duration, max_requests=MAX_REQUESTS):
         thread.join()
     elapsed = time.monotonic() - started
     latencies.sort()
-    answered = [status for status in statuses if status]
+    answered = [status for status in statuses if status > 0]
     return {
         "tool": "python",
         "requests": len(answered),
@@ -93,8 +103,8 @@ def run(url, paths, *, connections, duration, max_requests=MAX_REQUESTS):
         "p95_ms": percentile(latencies, 0.95),
         "p99_ms": percentile(latencies, 0.99),
         "max_ms": latencies[-1] if latencies else 0.0,
-        "socket_errors": len(statuses) - len(answered),
-        "timeouts": 0,
+        "socket_errors": statuses.count(FAILED),
+        "timeouts": statuses.count(TIMED_OUT),
         "hits": cache_states.count("HIT"),
         "misses": cache_states.count("MISS"),
         **{
@@ -104,12 +114,19 @@ def run(url, paths, *, connections, duration, max_requests=MAX_REQUESTS):
     }
 
 
-def prime(url, paths, *, connections):
-    """Request every path once; return how many answered 200."""
+def prime(url, paths, *, connections, budget):
+    """Request each path once, in order, for up to ``budget`` seconds; return those answered 200."""
     target = urlsplit(url)
+    deadline = time.monotonic() + budget
+
+    def fetch_in_time(path):
+        if time.monotonic() >= deadline:
+            return None
+        return fetch(target.hostname, target.port, path)[0]
+
     with ThreadPoolExecutor(max_workers=connections) as pool:
-        results = pool.map(lambda path: fetch(target.hostname, target.port, path)[0], paths)
-        return sum(1 for status in results if status == 200)
+        statuses = list(pool.map(fetch_in_time, paths))
+    return [path for path, status in zip(paths, statuses, strict=True) if status == 200]
 
 
 def main():
@@ -119,10 +136,16 @@ def main():
     parser.add_argument("paths_file")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--duration", type=float, default=10)
+    parser.add_argument("--budget", type=float, default=60, help="Seconds to prime for.")
+    parser.add_argument("--output", help="File to write the primed paths to.")
     args = parser.parse_args()
     paths = read_paths(args.paths_file)
     if args.mode == "prime":
-        print(f"primed {prime(args.url, paths, connections=args.connections)}/{len(paths)}")
+        primed = prime(args.url, paths, connections=args.connections, budget=args.budget)
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as file:
+                file.writelines(f"{path}\n" for path in primed)
+        print(f"primed {len(primed)}/{len(paths)}")
         return
     results = run(args.url, paths, connections=args.connections, duration=args.duration)
     sys.stdout.write(f"BENCH_JSON {json.dumps(results)}\n")

@@ -83,8 +83,8 @@ def count_queries(directory):
     rng = random.Random(1)
     pages = {}
     for page_file in sorted(directory.glob("*.txt")):
-        if page_file.stem == "article-hot":
-            continue
+        if "-" in page_file.stem:
+            continue  # article-hot.txt and the like are subsets of a page's own file
         paths = [line for line in page_file.read_text().splitlines() if line]
         sample = rng.sample(paths, min(SAMPLE_SIZE, len(paths)))
         requests = []
