@@ -62,6 +62,11 @@ STATIC_PAGES = {
     "feed": ["/feeds/latest/"],
 }
 PAGES = ["home", "article", "section", "search", "feed"]
+# The sections of docs/benchmarks.md this script writes; it keeps any others.
+OWN_SECTIONS = (
+    "How to run", "How it measures", "Machine", "Results", "Against the targets",
+    "Where the SQL time goes", "Server errors",
+)  # fmt: skip
 MODES = {"uncached": 0, "cached": CACHED_SECONDS}
 
 TARGET_ARTICLE_P50_MS = 15
@@ -125,7 +130,8 @@ def main():
         minutes=(time.monotonic() - started) / 60,
     )
     output = BASE_DIR / args.output
-    output.write_text(report.markdown())
+    existing = output.read_text() if output.exists() else ""
+    output.write_text(report.markdown() + "".join(other_sections(existing)))
     print()
     print(report.table())
     print()
@@ -727,6 +733,17 @@ class Report:
                 "",
             ]
         return "\n".join(lines).rstrip() + "\n"
+
+
+def other_sections(text):
+    """Return the ``## `` sections of ``text`` this script does not write, such as the one
+    bench/newsletter.py adds, so that a run keeps them."""
+    sections = re.split(r"(?m)^(?=## )", text)[1:]
+    return [
+        "\n" + section.rstrip() + "\n"
+        for section in sections
+        if not section.removeprefix("## ").startswith(OWN_SECTIONS)
+    ]
 
 
 def short_sql(statement, limit=900):
