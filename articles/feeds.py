@@ -123,6 +123,12 @@ class LatestFeed(Feed):
     feed_type = StoryFeedGenerator
     item_guid_is_permalink = True
 
+    def __call__(self, request, *args, **kwargs):
+        response = super().__call__(request, *args, **kwargs)
+        # The XML writer leaves ~2,000 small chunks; one body is sent and cached at once.
+        response.content = response.content
+        return response
+
     def title(self, obj):
         return SiteSettings.load().site_name
 
