@@ -1,13 +1,18 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
-from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
-from reversion_compare.admin import CompareVersionAdmin
+from django.views.decorators.http import require_POST
+from reversion.admin import VersionAdmin
+from reversion.models import Version
 
-from articles import services
+from articles import revisions, services
 from articles.forms import ArticleAdminForm
 from articles.models import Article, ArticleAuthor, Author, Correction, Section, Tag
 from articles.search import full_text_search_available, search_articles
@@ -89,8 +94,9 @@ WORKFLOW_BUTTONS = {
 
 
 @admin.register(Article)
-class ArticleAdmin(PhotoChooserAdminMixin, CompareVersionAdmin):
+class ArticleAdmin(PhotoChooserAdminMixin, VersionAdmin):
     form = ArticleAdminForm
+    object_history_template = "admin/articles/article/object_history.html"
     inlines = [BylineInline, CorrectionInline]
     list_display = ["headline", "status_badge", "section", "byline_list", "published_at"]
     list_filter = [StatusFilter, "section", "story_type", "featured", "bylines__author",
@@ -146,16 +152,6 @@ class ArticleAdmin(PhotoChooserAdminMixin, CompareVersionAdmin):
         if not request.user.has_perm("articles.publish_article"):
             readonly += ["published_at", "updated_at", "featured"]
         return readonly
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        # Restoring an old version from the history is a deliberate overwrite.
-        form.check_conflicts = not getattr(request, "restoring_revision", False)
-        return form
-
-    def revision_view(self, request, object_id, version_id, extra_context=None):
-        request.restoring_revision = True
-        return super().revision_view(request, object_id, version_id, extra_context)
 
     def has_change_permission(self, request, obj=None):
         if not super().has_change_permission(request, obj):
@@ -215,11 +211,13 @@ class ArticleAdmin(PhotoChooserAdminMixin, CompareVersionAdmin):
                 buttons.append(("_withdraw", "Withdraw from the site"))
             if obj is not None and status != Article.Status.DRAFT:
                 buttons.append(("_to_draft", "Return to draft"))
-            if obj is not None:
-                buttons.append(("_preview_link", "Create a 48-hour preview link"))
         context["workflow_buttons"] = buttons
         if obj is not None:
             context["preview_url"] = reverse("articles:preview", kwargs={"pk": obj.pk})
+            if can_publish:
+                context["preview_link_url"] = reverse(
+                    "admin:articles_article_preview_link", args=[obj.pk]
+                )
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def response_add(self, request, obj, post_url_continue=None):
@@ -233,15 +231,6 @@ class ArticleAdmin(PhotoChooserAdminMixin, CompareVersionAdmin):
     def workflow_response(self, request, article):
         """Run the workflow button that was pressed, after the story itself was saved."""
         change_url = reverse("admin:articles_article_change", args=[article.pk])
-        if "_preview_link" in request.POST:
-            token = services.article_preview_token(article=article, user=request.user)
-            url = request.build_absolute_uri(
-                reverse("articles:shared_preview", kwargs={"token": token})
-            )
-            messages.success(request, format_html(
-                "Preview link, valid for 48 hours: <a href=\"{}\">{}</a>", url, url
-            ))  # fmt: skip
-            return HttpResponseRedirect(change_url)
         for name, (action, done) in WORKFLOW_BUTTONS.items():
             if name not in request.POST:
                 continue
@@ -262,6 +251,152 @@ class ArticleAdmin(PhotoChooserAdminMixin, CompareVersionAdmin):
             messages.success(request, f"“{article.headline}”: {done}")
             return HttpResponseRedirect(change_url)
         return None
+
+    # Revisions: history, compare, restore and recover. Each judges permission on the
+    # story as it is in the database now; none goes through the change form, so a restore
+    # brings back wording only and never the workflow state of an old version.
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/history/compare/",
+                self.admin_site.admin_view(self.compare_view),
+                name="articles_article_compare",
+            ),
+            path(
+                "<path:object_id>/preview-link/",
+                self.admin_site.admin_view(self.preview_link_view),
+                name="articles_article_preview_link",
+            ),
+            *super().get_urls(),
+        ]
+
+    def viewable_story(self, request, object_id):
+        """Return the story ``object_id`` if this user may see it; raise 404 or 403 otherwise."""
+        article = self.get_object(request, object_id)
+        if article is None:
+            raise Http404("There is no such story.")
+        if not self.has_view_or_change_permission(request, article):
+            raise PermissionDenied
+        return article
+
+    def revision_context(self, request, article, **context):
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": article,
+            "object_id": article.pk,
+            "history_url": reverse("admin:articles_article_history", args=[article.pk]),
+            **context,
+        }
+
+    def history_view(self, request, object_id, extra_context=None):
+        article = self.viewable_story(request, object_id)
+        versions = list(revisions.article_versions(article))
+        context = {
+            "versions": versions,
+            "newest": versions[0] if versions else None,
+            "previous": versions[1] if len(versions) > 1 else None,
+            **(extra_context or {}),
+        }
+        return super().history_view(request, object_id, context)
+
+    def compare_view(self, request, object_id):
+        article = self.viewable_story(request, object_id)
+        first = revisions.article_version(article, request.GET.get("version_id1"))
+        second = revisions.article_version(article, request.GET.get("version_id2"))
+        if first is None or second is None:
+            raise Http404("Choose two versions of this story to compare.")
+        older, newer = sorted([first, second], key=lambda version: version.pk)
+        context = self.revision_context(
+            request,
+            article,
+            title=f"Compare versions of “{article.headline}”",
+            older=older,
+            newer=newer,
+            changes=revisions.compare(
+                revisions.version_content(older), revisions.version_content(newer)
+            ),
+        )
+        return TemplateResponse(request, "admin/articles/article/compare.html", context)
+
+    def revision_view(self, request, object_id, version_id, extra_context=None):
+        article = self.viewable_story(request, object_id)
+        version = revisions.article_version(article, version_id)
+        if version is None:
+            raise Http404("That version is not one of this story's.")
+        can_restore = self.has_change_permission(request, article)
+        if request.method == "POST":
+            if not can_restore:
+                raise PermissionDenied
+            missing = services.article_restore_version(
+                article=article, version=version, user=request.user
+            )
+            when = timezone.localtime(version.revision.date_created).strftime("%d %b %Y, %H:%M")
+            messages.success(
+                request,
+                f"Restored the wording of {when}. The story's status and address are unchanged.",
+            )
+            if missing:
+                messages.warning(request, "Could not bring back: " + "; ".join(missing) + ".")
+            return HttpResponseRedirect(reverse("admin:articles_article_change", args=[article.pk]))
+        context = self.revision_context(
+            request,
+            article,
+            title=f"Restore an earlier version of “{article.headline}”",
+            version=version,
+            can_restore=can_restore,
+            missing=revisions.version_content(version).missing,
+            changes=revisions.compare(
+                revisions.current_content(article), revisions.version_content(version)
+            ),
+        )
+        return TemplateResponse(request, "admin/articles/article/restore.html", context)
+
+    def recoverlist_view(self, request, extra_context=None):
+        if not self.has_publish_permission(request):
+            raise PermissionDenied
+        return super().recoverlist_view(request, extra_context)
+
+    def recover_view(self, request, version_id, extra_context=None):
+        if not self.has_publish_permission(request):
+            raise PermissionDenied
+        version = get_object_or_404(Version.objects.get_deleted(Article), pk=version_id)
+        if request.method == "POST":
+            article, missing = services.article_recover(version=version, user=request.user)
+            messages.success(request, f"“{article.headline}” is back, as a draft.")
+            if missing:
+                messages.warning(request, "Could not bring back: " + "; ".join(missing) + ".")
+            return HttpResponseRedirect(reverse("admin:articles_article_change", args=[article.pk]))
+        content = revisions.version_content(version)
+        empty = revisions.Content(
+            fields=dict.fromkeys(revisions.RESTORED_FIELDS, ""),
+            lead_photo_id=None,
+            tag_ids=[],
+            author_ids=[],
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Recover “{version.object_repr}”",
+            "version": version,
+            "missing": content.missing,
+            "changes": revisions.compare(empty, content),
+        }
+        return TemplateResponse(request, "admin/articles/article/recover.html", context)
+
+    @method_decorator(require_POST)
+    def preview_link_view(self, request, object_id):
+        """Create a shared preview link without saving the form it was pressed in."""
+        article = self.viewable_story(request, object_id)
+        token = services.article_preview_token(article=article, user=request.user)
+        url = request.build_absolute_uri(
+            reverse("articles:shared_preview", kwargs={"token": token})
+        )
+        messages.success(request, format_html(
+            "Preview link, valid for 48 hours: <a href=\"{}\">{}</a>", url, url
+        ))  # fmt: skip
+        return HttpResponseRedirect(reverse("admin:articles_article_change", args=[article.pk]))
 
     @admin.action(description="Publish selected stories", permissions=["publish"])
     def publish_selected(self, request, queryset):

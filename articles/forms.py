@@ -3,8 +3,21 @@ from django.utils import timezone
 from django_ckeditor_5.widgets import CKEditor5Widget
 from reversion.models import Version
 
-from articles.html import body_for_editor
+from articles.html import body_for_editor, sanitize_html
 from articles.models import Article
+
+
+class StoryBodyField(forms.CharField):
+    """The story body, changed only when its sanitised HTML is.
+
+    CKEditor writes the same story back in its own markup (embeds as ``<oembed>``), so
+    comparing raw text would log "Changed Body" on every save.
+    """
+
+    def has_changed(self, initial, data):
+        return " ".join(sanitize_html(initial or "").split()) != " ".join(
+            sanitize_html(data or "").split()
+        )
 
 
 class ArticleAdminForm(forms.ModelForm):
@@ -15,7 +28,6 @@ class ArticleAdminForm(forms.ModelForm):
     """
 
     loaded_modified_at = forms.CharField(widget=forms.HiddenInput, required=False)
-    check_conflicts = True
 
     class Meta:
         model = Article
@@ -24,6 +36,7 @@ class ArticleAdminForm(forms.ModelForm):
             "tags", "story_type", "byline", "featured", "published_at", "updated_at",
             "seo_title", "seo_description",
         ]  # fmt: skip
+        field_classes = {"body": StoryBodyField}
         widgets = {
             "body": CKEditor5Widget(config_name="default"),
             "dek": forms.Textarea(attrs={"rows": 2}),
@@ -44,7 +57,7 @@ class ArticleAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned_data = super().clean()
-        if self.instance.pk and self.check_conflicts:
+        if self.instance.pk:
             self.check_for_conflict()
         return cleaned_data
 

@@ -87,11 +87,14 @@ def sanitize_html(html):
     return cleaned.replace('<figure class="media"></figure>', "").strip()
 
 
+BLOCK_END = re.compile(r"</(?:p|h[1-6]|li|blockquote|figcaption|pre)>")
+
+
 def html_to_text(html):
     """Return the visible text of sanitised HTML, paragraphs separated by blank lines."""
     if not html:
         return ""
-    with_breaks = html.replace("</p>", "</p>\n\n").replace("<br>", "\n")
+    with_breaks = BLOCK_END.sub(r"\g<0>\n\n", html).replace("<br>", "\n")
     text = unescape(nh3.clean(with_breaks, tags=set(), attributes={}))
     return "\n\n".join(part.strip() for part in text.split("\n\n") if part.strip())
 

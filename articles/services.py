@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import reversion
+from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
@@ -11,9 +12,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
+from reversion.models import Version
 
+from accounts.permissions import require_permission
 from articles.importer import ParsedStory
-from articles.models import Article, Section
+from articles.models import Article, ArticleAuthor, Section, unique_slug
+from articles.revisions import version_content
 from photos.models import Photo, file_sha256
 
 
@@ -124,11 +128,6 @@ def article_publish_problems(article: Article) -> list[str]:
     return problems
 
 
-def require_permission(user, permission: str, action: str) -> None:
-    if not user.has_perm(permission):
-        raise PermissionDenied(f"You do not have permission to {action}.")
-
-
 def record_revision(user, comment: str) -> None:
     reversion.set_user(user if getattr(user, "is_authenticated", False) else None)
     reversion.set_comment(comment)
@@ -197,6 +196,76 @@ def article_return_to_draft(*, article: Article, user) -> Article:
         article.save()
         record_revision(user, "Returned to draft")
     return article
+
+
+@transaction.atomic
+def article_restore_version(*, article: Article, version: Version, user) -> list[str]:
+    """Bring back the wording of ``version`` as a new revision; return what could not come back.
+
+    Only content returns (headline, standfirst, body, bylines, tags, lead photo, caption,
+    SEO fields): the status, publication time and address stay as they are, so restoring
+    earlier wording never takes a live story off the site. Permission is judged on the
+    story as it is in the database now, with the same rule as the change form.
+    """
+    article = Article.objects.select_for_update().get(pk=article.pk)
+    if not article_can_edit(user=user, article=article):
+        raise PermissionDenied("You cannot change this story.")
+    if version.content_type.model_class() is not Article or version.object_id != str(article.pk):
+        raise ValidationError("That version belongs to another story.")
+    content = version_content(version)
+    with reversion.create_revision():
+        for name, value in content.fields.items():
+            setattr(article, name, value)
+        article.lead_photo_id = content.lead_photo_id
+        article.save()
+        article.tags.set(content.tag_ids)
+        article.bylines.all().delete()
+        ArticleAuthor.objects.bulk_create(
+            ArticleAuthor(article=article, author_id=author_id, position=position)
+            for position, author_id in enumerate(content.author_ids)
+        )
+        reversion.add_to_revision(article)
+        when = timezone.localtime(version.revision.date_created).strftime("%d %b %Y %H:%M %Z")
+        record_revision(user, f"Restored the version of {when}")
+    return content.missing
+
+
+@transaction.atomic
+def article_recover(*, version: Version, user) -> tuple[Article, list[str]]:
+    """Bring a deleted story back from its last version, as a draft; return it and what is missing.
+
+    A recovered story never reappears on the site by itself: an editor publishes it again.
+    """
+    require_permission(user, "articles.publish_article", "recover deleted stories")
+    if version.content_type.model_class() is not Article:
+        raise ValidationError("That version is not a story.")
+    if Article.objects.filter(pk=version.object_id).exists():
+        raise ValidationError("That story has not been deleted.")
+    data = version.field_dict
+    content = version_content(version)
+    published_at = data.get("published_at")
+    article = Article(
+        pk=version.object_id,
+        slug=unique_slug(data.get("slug") or content.fields["headline"]),
+        status=Article.Status.DRAFT,
+        # As when returning a story to draft: a past first publication keeps its date.
+        published_at=published_at if published_at and published_at <= timezone.now() else None,
+        section=Section.objects.filter(pk=data.get("section_id")).first(),
+        story_type=data.get("story_type") or Article.StoryType.NEWS,
+        lead_photo_id=content.lead_photo_id,
+        created_by=get_user_model().objects.filter(pk=data.get("created_by_id")).first(),
+        **content.fields,
+    )
+    with reversion.create_revision():
+        article.save(force_insert=True)
+        article.tags.set(content.tag_ids)
+        ArticleAuthor.objects.bulk_create(
+            ArticleAuthor(article=article, author_id=author_id, position=position)
+            for position, author_id in enumerate(content.author_ids)
+        )
+        reversion.add_to_revision(article)
+        record_revision(user, "Recovered after deletion, as a draft")
+    return article, content.missing
 
 
 PREVIEW_SALT = "articles.preview"

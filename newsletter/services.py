@@ -6,12 +6,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from accounts.permissions import require_permission
 from newsletter.addresses import MAX_EMAIL_LENGTH, normalize_email, truncated_ip
 from newsletter.models import (
     ConsentRecord,
@@ -23,11 +24,6 @@ from newsletter.models import (
 )
 
 DELIVERY_INSERT_BATCH = 2000
-
-
-def require_permission(user, permission: str, action: str) -> None:
-    if user is not None and not user.has_perm(permission):
-        raise PermissionDenied(f"You do not have permission to {action}.")
 
 
 def newsletter_names(newsletters: Iterable[Newsletter]) -> str:

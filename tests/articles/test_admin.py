@@ -8,6 +8,7 @@ from django.utils import timezone
 from reversion.models import Version
 
 from articles.models import Article, ArticleAuthor, Correction
+from tests.articles.admin_forms import ADD_URL, change_url, form_data, messages_in
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,
@@ -17,78 +18,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-ADD_URL = "/admin/articles/article/add/"
-
-
-def change_url(article):
-    return f"/admin/articles/article/{article.pk}/change/"
-
-
-def form_data(article=None, *, button="_save", authors=(), **fields):
-    """Return the POST body the article change form sends, as a browser would build it."""
-    data = {
-        "headline": "Storm closes the port",
-        "slug": "",
-        "dek": "",
-        "body": "<p>The port stayed shut on Tuesday.</p>",
-        "section": "",
-        "byline": "",
-        "lead_photo": "",
-        "lead_photo_caption": "",
-        "story_type": "news",
-        "seo_title": "",
-        "seo_description": "",
-        "published_at_0": "",
-        "published_at_1": "",
-        "updated_at_0": "",
-        "updated_at_1": "",
-        "loaded_modified_at": "",
-        "bylines-TOTAL_FORMS": str(len(authors)),
-        "bylines-INITIAL_FORMS": "0",
-        "bylines-MIN_NUM_FORMS": "0",
-        "bylines-MAX_NUM_FORMS": "1000",
-        "corrections-TOTAL_FORMS": "0",
-        "corrections-INITIAL_FORMS": "0",
-        "corrections-MIN_NUM_FORMS": "0",
-        "corrections-MAX_NUM_FORMS": "1000",
-        button: "1",
-    }
-    if article is not None:
-        article.refresh_from_db()
-        data.update(
-            headline=article.headline,
-            slug=article.slug,
-            dek=article.dek,
-            body=article.body,
-            section=article.section_id or "",
-            byline=article.byline,
-            lead_photo=article.lead_photo_id or "",
-            story_type=article.story_type,
-            loaded_modified_at=article.modified_at.isoformat(),
-        )
-        if article.published_at:
-            local = timezone.localtime(article.published_at)
-            data["published_at_0"] = local.strftime("%Y-%m-%d")
-            data["published_at_1"] = local.strftime("%H:%M:%S")
-        bylines = list(article.bylines.all())
-        data["bylines-TOTAL_FORMS"] = data["bylines-INITIAL_FORMS"] = str(len(bylines))
-        for index, byline in enumerate(bylines):
-            data[f"bylines-{index}-id"] = byline.pk
-            data[f"bylines-{index}-article"] = article.pk
-            data[f"bylines-{index}-author"] = byline.author_id
-            data[f"bylines-{index}-position"] = byline.position
-    for index, author in enumerate(authors):
-        data[f"bylines-{index}-author"] = author.pk
-        data[f"bylines-{index}-position"] = index
-    if isinstance(fields.get("section"), object) and hasattr(fields.get("section"), "pk"):
-        fields["section"] = fields["section"].pk
-    data.update(fields)
-    return data
-
-
-def messages_in(response):
-    return [str(message) for message in response.context["messages"]] if response.context else []
 
 
 @pytest.fixture
@@ -527,7 +456,9 @@ def test_readers_cannot_use_the_staff_preview(client, ready_story):
 def test_shared_preview_link_works_for_48_hours_only(client, editor, ready_story, time_machine):
     client.force_login(editor)
     response = client.post(
-        change_url(ready_story), form_data(ready_story, button="_preview_link"), follow=True
+        f"/admin/articles/article/{ready_story.pk}/preview-link/",
+        form_data(ready_story, headline="Typed but not saved"),
+        follow=True,
     )
     link = re.search(r"(/preview/shared/[^\"<\s]+/)", " ".join(messages_in(response))).group(1)
     client.logout()
