@@ -97,6 +97,7 @@ WORKFLOW_BUTTONS = {
 class ArticleAdmin(PhotoChooserAdminMixin, VersionAdmin):
     form = ArticleAdminForm
     object_history_template = "admin/articles/article/object_history.html"
+    change_list_template = "admin/articles/article/change_list.html"
     inlines = [BylineInline, CorrectionInline]
     list_display = ["headline", "status_badge", "section", "byline_list", "published_at"]
     list_filter = [StatusFilter, "section", "story_type", "featured", "bylines__author",
@@ -352,6 +353,10 @@ class ArticleAdmin(PhotoChooserAdminMixin, VersionAdmin):
             ),
         )
         return TemplateResponse(request, "admin/articles/article/restore.html", context)
+
+    def changelist_view(self, request, extra_context=None):
+        context = {"can_recover": self.has_publish_permission(request), **(extra_context or {})}
+        return super().changelist_view(request, context)
 
     def recoverlist_view(self, request, extra_context=None):
         if not self.has_publish_permission(request):

@@ -294,3 +294,13 @@ def test_services_refuse_a_missing_user_unless_the_work_is_the_systems(editor):
         newsletter_services.issue_send(issue=issue, user=None)
     with pytest.raises(PermissionDenied):
         newsletter_services.issue_send(issue=issue, user=UserFactory(username="nobody"))
+
+
+def test_only_editors_are_offered_recovery_of_deleted_stories(client, reporter, editor):
+    client.force_login(reporter)
+    reporter_list = client.get("/admin/articles/article/").content.decode()
+    client.force_login(editor)
+    editor_list = client.get("/admin/articles/article/").content.decode()
+
+    assert "Recover deleted" not in reporter_list
+    assert "Recover deleted articles" in editor_list
