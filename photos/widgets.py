@@ -18,6 +18,8 @@ PREVIEW_WIDTH = 160
 def photo_gaps(photo: Photo) -> list[str]:
     """Return what ``photo`` lacks before a story using it can be published."""
     gaps = []
+    if not photo.image:
+        gaps.append("No image file yet: upload it on the photo's page.")
     if not photo.credit.strip():
         gaps.append("No credit yet.")
     if not photo.alt_text.strip() and not photo.is_decorative:
@@ -27,7 +29,14 @@ def photo_gaps(photo: Photo) -> list[str]:
 
 def photo_summary(photo: Photo, *, admin_site_name: str = "admin") -> dict:
     """Return what the chooser shows for ``photo``, as JSON-ready data."""
-    url, width, height = thumbnail_source(photo, display_width=PREVIEW_WIDTH)
+    thumbnail = None
+    if photo.image:
+        url, width, height = thumbnail_source(photo, display_width=PREVIEW_WIDTH)
+        thumbnail = {
+            "url": url,
+            "width": PREVIEW_WIDTH,
+            "height": max(1, round(PREVIEW_WIDTH * height / width)) if width else PREVIEW_WIDTH,
+        }
     try:
         change_url = reverse(f"{admin_site_name}:photos_photo_change", args=[photo.pk])
     except NoReverseMatch:
@@ -38,11 +47,7 @@ def photo_summary(photo: Photo, *, admin_site_name: str = "admin") -> dict:
         "caption": photo.caption,
         "credit": photo.credit,
         "change_url": change_url,
-        "thumbnail": {
-            "url": url,
-            "width": PREVIEW_WIDTH,
-            "height": max(1, round(PREVIEW_WIDTH * height / width)) if width else PREVIEW_WIDTH,
-        },
+        "thumbnail": thumbnail,
         "gaps": photo_gaps(photo),
     }
 
@@ -85,7 +90,10 @@ class PhotoChooserWidget(ForeignKeyRawIdWidget):
         context["summary"] = (
             photo_summary(photo, admin_site_name=self.admin_site.name) if photo else None
         )
-        context["summary_url"] = reverse("photos:chooser_summary", args=[0])
+        # The script puts the chosen number in place of "{id}".
+        context["summary_url"] = reverse("photos:chooser_summary", args=[0]).replace(
+            "/0/", "/{id}/"
+        )
         if self.can_add:
             add_url = reverse(
                 f"{self.admin_site.name}:photos_photo_add", current_app=self.admin_site.name

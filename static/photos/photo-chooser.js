@@ -16,12 +16,16 @@
     }
 
     function showPhoto(preview, photo) {
-        const image = document.createElement('img');
-        image.src = photo.thumbnail.url;
-        image.width = photo.thumbnail.width;
-        image.height = photo.thumbnail.height;
-        image.alt = '';
-        image.className = 'photo-chooser-thumbnail';
+        const shown = [];
+        if (photo.thumbnail) {
+            const image = document.createElement('img');
+            image.src = photo.thumbnail.url;
+            image.width = photo.thumbnail.width;
+            image.height = photo.thumbnail.height;
+            image.alt = '';
+            image.className = 'photo-chooser-thumbnail';
+            shown.push(image);
+        }
 
         const text = document.createElement('div');
         text.className = 'photo-chooser-text';
@@ -42,7 +46,7 @@
         for (const gap of photo.gaps) {
             text.append(paragraph(gap, 'photo-chooser-gap'));
         }
-        preview.replaceChildren(image, text);
+        preview.replaceChildren(...shown, text);
     }
 
     function refresh(input) {
@@ -57,7 +61,7 @@
             showMessage(preview, 'A photo number is digits only.', 'photo-chooser-gap');
             return;
         }
-        const url = chooser.dataset.summaryUrl.replace(/\/0\/$/, '/' + number + '/');
+        const url = chooser.dataset.summaryUrl.replace('{id}', number);
         fetch(url, {credentials: 'same-origin', headers: {Accept: 'application/json'}})
             .then((response) => response.json().then((data) => ({ok: response.ok, data})))
             .then(({ok, data}) => {
