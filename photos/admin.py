@@ -3,16 +3,19 @@ from django.contrib import admin, messages
 from django.db.models import Q, Value
 from django.db.models.functions import Concat, Substr
 from django.template.defaultfilters import filesizeformat
+from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 
 from photos import renditions
-from photos.models import Photo
+from photos.models import Photo, in_use_message, photo_uses
 from photos.tasks import photo_generate_renditions
 from photos.templatetags.photos import thumbnail_html
 from photos.validation import PhotoFileField
 
 LIST_THUMBNAIL_WIDTH = 80
 PREVIEW_WIDTH = 640
+AWAITING_FILE_LABEL = "Awaiting image file"
 
 
 class PhotoAdminForm(forms.ModelForm):
@@ -43,6 +46,13 @@ class PhotoAdminForm(forms.ModelForm):
             "focal_point_y": "From 0 (top edge) to 1 (bottom edge). Empty means the centre.",
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A photo recorded before its file arrived can be kept so until the file is here;
+        # one with a file keeps it (a required field offers no "clear" box).
+        if self.instance.pk and not self.instance.image:
+            self.fields["image"].required = False
+
     def clean(self):
         cleaned_data = super().clean()
         x, y = cleaned_data.get("focal_point_x"), cleaned_data.get("focal_point_y")
@@ -65,6 +75,19 @@ class AttentionFilter(admin.SimpleListFilter):
             return queryset.filter(credit="")
         if self.value() == "alt":
             return queryset.filter(alt_text="", is_decorative=False)
+        return queryset
+
+
+class ImageFileFilter(admin.SimpleListFilter):
+    title = "image file"
+    parameter_name = "file"
+
+    def lookups(self, request, model_admin):
+        return [("awaiting", AWAITING_FILE_LABEL)]
+
+    def queryset(self, request, queryset):
+        if self.value() == "awaiting":
+            return queryset.awaiting_file()
         return queryset
 
 
@@ -105,6 +128,7 @@ class PhotoAdmin(admin.ModelAdmin):
         "created_at",
         ("uploaded_by", admin.RelatedOnlyFieldListFilter),
         AttentionFilter,
+        ImageFileFilter,
         RenditionsFilter,
         "is_decorative",
     ]
@@ -171,9 +195,43 @@ class PhotoAdmin(admin.ModelAdmin):
             obj.uploaded_by = request.user
         super().save_model(request, obj, form, change)
 
+    def get_deleted_objects(self, objs, request):
+        """List the stories, authors and other rows using the photos as protected: none is deleted.
+
+        The single delete page and the "delete selected" action both ask this, and both
+        refuse to delete while anything is protected.
+        """
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        uses = photo_uses(objs)
+        if uses:
+            protected = ProtectedUses(
+                [self.describe_use(use) for use in uses] + list(protected),
+                message=in_use_message(uses),
+            )
+        return deleted, model_count, perms_needed, protected
+
+    def describe_use(self, use):
+        """Return one use as the delete page lists it: kind, linked name, status and how."""
+        instance = use.instance
+        opts = instance._meta
+        try:
+            url = reverse(
+                f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
+                args=[instance.pk],
+            )
+        except NoReverseMatch:
+            url = ""
+        name = format_html('<a href="{}">{}</a>', url, instance) if url else str(instance)
+        status = format_html(" ({})", use.status) if use.status else ""
+        return format_html(
+            "{}: {}{} — {}", capfirst(opts.verbose_name), name, status, ", ".join(use.ways)
+        )
+
     @admin.display(description="image")
     def thumbnail(self, photo):
-        return thumbnail_html(photo, display_width=LIST_THUMBNAIL_WIDTH) or "—"
+        if not photo.image:
+            return format_html('<span class="photo-awaiting-file">{}</span>', AWAITING_FILE_LABEL)
+        return thumbnail_html(photo, display_width=LIST_THUMBNAIL_WIDTH)
 
     @admin.display(description="title or caption")
     def label(self, photo):
@@ -189,6 +247,8 @@ class PhotoAdmin(admin.ModelAdmin):
 
     @admin.display(description="resized copies")
     def renditions_status(self, photo):
+        if not photo.image:
+            return "None until the image file is uploaded."
         if photo.is_animated:
             return "Animated: served as uploaded."
         if photo.card_renditions_ready:
@@ -199,7 +259,9 @@ class PhotoAdmin(admin.ModelAdmin):
 
     @admin.display(description="preview")
     def preview(self, photo):
-        if not photo.pk or not photo.image:
+        if photo.pk and not photo.image:
+            return f"{AWAITING_FILE_LABEL}: upload it below; readers see no photo until then."
+        if not photo.pk:
             return "—"
         if photo.picture_renditions_ready:
             url = nearest(renditions.picture_plan(photo), PREVIEW_WIDTH).url(photo)
@@ -224,6 +286,14 @@ class PhotoAdmin(admin.ModelAdmin):
             f"Queued {len(photo_ids)} photo(s); the worker makes their missing copies.",
             messages.SUCCESS,
         )
+
+
+class ProtectedUses(list):
+    """The delete page's list of what stops the deletion, with the sentence that sums it up."""
+
+    def __init__(self, items, *, message):
+        super().__init__(items)
+        self.message = message
 
 
 def nearest(plan, width):

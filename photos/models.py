@@ -1,5 +1,7 @@
 import hashlib
 import uuid
+from collections import Counter
+from dataclasses import dataclass
 from functools import partial
 from pathlib import PurePosixPath
 
@@ -8,9 +10,11 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
+from django.db.models import ProtectedError, Q
 
 from photos import renditions
 from photos.metadata import clean_original
+from photos.validation import MAX_FRAMES
 
 
 def photo_upload_to(photo, filename):
@@ -19,13 +23,26 @@ def photo_upload_to(photo, filename):
     return f"photos/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}{extension}"
 
 
+class PhotoQuerySet(models.QuerySet):
+    def awaiting_file(self):
+        """Return the photos recorded (by an import, say) before their image file arrived."""
+        return self.filter(image="")
+
+    def delete(self):
+        """Delete the photos unless any is in use; else raise ``PhotoInUseError``, deleting none."""
+        refuse_if_in_use(self)
+        return super().delete()
+
+
 class Photo(models.Model):
     image = models.ImageField(
         upload_to=photo_upload_to,
+        blank=True,
         help_text=(
-            "A JPEG, PNG, WebP or GIF, up to 25 MB and 40 megapixels. Location and camera "
-            "data are removed when it is saved; a caption, credit or alt text written into "
-            "the file fills the fields below that are left empty."
+            "A JPEG, PNG, WebP or GIF, up to 25 MB and 40 megapixels; an animated GIF may "
+            f"have up to {MAX_FRAMES:,} frames. Location and camera data are removed when it "
+            "is saved; a caption, credit or alt text written into the file fills the fields "
+            "below that are left empty."
         ),
     )
     title = models.CharField(
@@ -104,6 +121,8 @@ class Photo(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    objects = PhotoQuerySet.as_manager()
+
     # What the database holds, to tell on save whether the file or focal point changed.
     _stored_image_name = None
     _stored_focal_point_key = None
@@ -160,6 +179,11 @@ class Photo(models.Model):
             # Robust: a queue that is down must not turn a saved photo into an error page;
             # the original is served meanwhile and queue_photo_renditions catches up.
             transaction.on_commit(partial(photo_generate_renditions.enqueue, self.pk), robust=True)
+
+    def delete(self, *args, **kwargs):
+        """Delete the photo unless it is in use; raise ``PhotoInUseError`` naming the users."""
+        refuse_if_in_use([self])
+        return super().delete(*args, **kwargs)
 
     @classmethod
     def from_db(cls, db, field_names, values):
@@ -306,3 +330,128 @@ def file_sha256(file):
         digest.update(chunk)
     file.seek(0)
     return digest.hexdigest()
+
+
+# Where photos are used --------------------------------------------------------------
+
+
+class PhotoInUseError(ProtectedError):
+    """Photos that stories, authors or other rows still show; ``uses`` says which and how."""
+
+    def __init__(self, uses):
+        self.uses = uses
+        super().__init__(in_use_message(uses), {use.instance for use in uses})
+
+
+@dataclass(frozen=True)
+class PhotoUse:
+    """A row that shows library photos, and how: e.g. "lead photo" or "in its text"."""
+
+    instance: models.Model
+    photo_ids: tuple[int, ...]
+    ways: tuple[str, ...]
+
+    @property
+    def status(self) -> str:
+        """Return the row's state as the newsroom says it ("Published"), if it has one."""
+        return str(getattr(self.instance, "status_label", ""))
+
+
+def photo_relations() -> list[models.ForeignObjectRel]:
+    """Return the foreign keys to ``Photo`` of rows that would outlive it.
+
+    Found through Django's model metadata rather than by importing the apps that use
+    photos, which sit above this one. A relation whose rows go with the photo (its
+    renditions) is part of the photo, not a use of it.
+    """
+    return [
+        relation
+        for relation in Photo._meta.get_fields(include_hidden=True)
+        if isinstance(relation, models.ManyToOneRel) and relation.on_delete is not models.CASCADE
+    ]
+
+
+def text_markers(photo: Photo) -> list[str]:
+    """Return what HTML showing ``photo`` contains: its file name, renditions folder or id."""
+    markers = [f"{renditions.RENDITIONS_FOLDER}/{photo.pk}/", f'data-photo-id="{photo.pk}"']
+    if photo.image:
+        markers.append(photo.image.name)
+    return markers
+
+
+def photo_uses(photos) -> list[PhotoUse]:
+    """Return every row using any of ``photos``: through a foreign key, or in its text's images.
+
+    The text of each model that links photos is searched too, since story HTML shows
+    photos in ``<img>`` elements that no foreign key records. Two queries per such model.
+    """
+    photos = [photo for photo in photos if photo.pk is not None]
+    if not photos:
+        return []
+    # Dicts as ordered sets: (model, pk) -> (row, photo ids, ways).
+    found: dict[tuple, tuple[models.Model, dict[int, None], dict[str, None]]] = {}
+
+    def note(instance, photo_id, way):
+        entry = found.setdefault((type(instance), instance.pk), (instance, {}, {}))
+        entry[1][photo_id] = None
+        entry[2][way] = None
+
+    markers = {marker: photo.pk for photo in photos for marker in text_markers(photo)}
+    searched = set()
+    for relation in photo_relations():
+        model, field = relation.related_model, relation.field
+        for row in model._default_manager.filter(**{f"{field.name}__in": photos}):
+            note(row, getattr(row, field.attname), str(field.verbose_name))
+        if model in searched:
+            continue
+        searched.add(model)
+        text_fields = [
+            field.name
+            for field in model._meta.concrete_fields
+            if isinstance(field, models.TextField)
+        ]
+        condition = Q()
+        for name in text_fields:
+            for marker in markers:
+                condition |= Q(**{f"{name}__contains": marker})
+        if not condition:
+            continue
+        for row in model._default_manager.filter(condition):
+            for marker, photo_id in markers.items():
+                if any(marker in (getattr(row, name) or "") for name in text_fields):
+                    note(row, photo_id, "in its text")
+    uses = [
+        PhotoUse(instance=instance, photo_ids=tuple(photo_ids), ways=tuple(ways))
+        for instance, photo_ids, ways in found.values()
+    ]
+    # The kind of row with the most uses first ("3 stories and 1 author"), then by name.
+    per_model = Counter(type(use.instance) for use in uses)
+    return sorted(
+        uses,
+        key=lambda use: (
+            -per_model[type(use.instance)],
+            str(type(use.instance)._meta.verbose_name),
+            str(use.instance),
+        ),
+    )
+
+
+def in_use_message(uses: list[PhotoUse]) -> str:
+    """Return, e.g., "This photo is used by 3 stories and 1 author; remove it from them first."."""
+    counts = Counter(type(use.instance) for use in uses)
+    parts = [
+        f"{count} {model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural}"
+        for model, count in counts.items()
+    ]
+    users = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    photo_count = len({photo_id for use in uses for photo_id in use.photo_ids})
+    if photo_count == 1:
+        return f"This photo is used by {users}; remove it from them first."
+    return f"{photo_count} of these photos are used by {users}; remove the photos from them first."
+
+
+def refuse_if_in_use(photos) -> None:
+    """Raise ``PhotoInUseError`` when any of ``photos`` is in use."""
+    uses = photo_uses(photos)
+    if uses:
+        raise PhotoInUseError(uses)

@@ -22,6 +22,9 @@ MAX_FILE_SIZE = 25 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 # An animation is decoded frame by frame, so its budget covers all frames together.
 MAX_ANIMATION_PIXELS = 200_000_000
+# At 25 frames a second, 40 seconds: longer is a video, and tiny frames by the thousand
+# cost seconds of processing whatever their pixel count.
+MAX_FRAMES = 1_000
 
 EMPTY_MESSAGE = "The file is empty (0 bytes). Choose the photo again; the upload may have failed."
 NOT_AN_IMAGE_MESSAGE = (
@@ -47,6 +50,10 @@ TOO_MANY_PIXELS_MESSAGE = (
 BOMB_MESSAGE = (
     "This image claims to be far more than 40 megapixels, so it was not opened. "
     "Resize it, for example to 6,000 pixels on the long side, and try again."
+)
+TOO_MANY_FRAMES_MESSAGE = (
+    "This animation has more than {limit:,} frames, the most we take. Shorten it or "
+    "lower its frame rate, or upload a still image."
 )
 ANIMATION_TOO_LARGE_MESSAGE = (
     "This animation has {frames:,} frames of {width:,} × {height:,} pixels, too much to "
@@ -138,6 +145,10 @@ def check_dimensions(image: Image.Image) -> None:
             code="too_many_pixels",
         )
     frames = frame_count(image)
+    if frames > MAX_FRAMES:
+        raise ValidationError(
+            TOO_MANY_FRAMES_MESSAGE.format(limit=MAX_FRAMES), code="too_many_frames"
+        )
     if frames * width * height > MAX_ANIMATION_PIXELS:
         raise ValidationError(
             ANIMATION_TOO_LARGE_MESSAGE.format(frames=frames, width=width, height=height),
@@ -175,11 +186,59 @@ def decode_all_frames(image: Image.Image) -> None:
 
 
 def frame_count(image: Image.Image) -> int:
-    """Return how many frames ``image`` has (1 for a still image)."""
+    """Return how many frames ``image`` has (1 for a still image), counting no further than
+    one past ``MAX_FRAMES``.
+    """
     try:
+        if image.format == "GIF":
+            return gif_frame_count(image.fp, stop_after=MAX_FRAMES + 1)
+        # PNG and WebP state their frame count in a header; no frame is read.
         return max(1, int(getattr(image, "n_frames", 1)))
     except (OSError, SyntaxError, ValueError, EOFError, struct.error):
         raise ValidationError(DAMAGED_MESSAGE, code="damaged") from None
+
+
+def gif_frame_count(file, *, stop_after: int) -> int:
+    """Return how many images a GIF file holds, up to ``stop_after``, walking its blocks only.
+
+    Pillow's ``n_frames`` parses every frame of a GIF, which takes seconds for a file of a
+    million tiny frames; skipping the blocks by their lengths stops at the limit.
+    Unknown bytes are skipped and a cut-off file ends the count, as Pillow reads them.
+    """
+    position = file.tell()
+    try:
+        file.seek(10)
+        flags = file.read(1)
+        file.seek(13 + (color_table_size(flags[0]) if flags else 0))
+        frames = 0
+        while frames < stop_after:
+            block = file.read(1)
+            if block == b",":
+                descriptor = file.read(9)
+                if len(descriptor) < 9:
+                    break
+                file.seek(color_table_size(descriptor[8]) + 1, 1)  # + LZW code size
+                frames += 1
+                skip_sub_blocks(file)
+            elif block == b"!":
+                file.seek(1, 1)  # extension label
+                skip_sub_blocks(file)
+            elif block in (b";", b""):
+                break
+        return max(1, frames)
+    finally:
+        file.seek(position)
+
+
+def color_table_size(flags: int) -> int:
+    """Return the bytes of the colour table a GIF descriptor's ``flags`` announce."""
+    return 3 << ((flags & 7) + 1) if flags & 0x80 else 0
+
+
+def skip_sub_blocks(file) -> None:
+    """Move past a run of GIF data sub-blocks and the empty one ending it."""
+    while (length := file.read(1)) and length[0]:
+        file.seek(length[0], 1)
 
 
 def file_size(file) -> int:
