@@ -15,10 +15,17 @@ from django.utils.text import slugify
 from reversion.models import Version
 
 from accounts.permissions import require_permission
-from articles.importer import ParsedStory
+from articles.importer import (
+    IMPORT_COMMENT,
+    ParsedStory,
+    StoryEditedError,
+    edit_since_import,
+    overwritten_fields,
+)
 from articles.models import Article, ArticleAuthor, Section, unique_slug
 from articles.revisions import version_content
 from photos.models import Photo, file_sha256
+from photos.services import photo_create_awaiting_file
 
 
 @transaction.atomic
@@ -29,18 +36,27 @@ def article_import(
     section: Section | None = None,
     publish: bool = False,
     photo_path: Path | None = None,
+    force: bool = False,
 ) -> tuple[Article, bool]:
     """Create or update the story imported from one source file; return it and whether it is new.
 
     The same ``import_key`` (the source file's name) always updates the same story, so
-    re-running an import never duplicates anything.
+    re-running an import never duplicates anything. Raise ``StoryEditedError``, saving
+    nothing, when the story was edited since it was last imported, unless ``force``.
+    Without ``photo_path``, a caption or credit in the story is kept on a library photo
+    awaiting its image file, added once.
     """
-    if section is None and story.section_name:
-        section = section_for_name(story.section_name)
     article = Article.objects.filter(import_key=import_key).first()
     created = article is None
     if created:
         article = Article(import_key=import_key)
+    elif not force:
+        fields = overwritten_fields(story, section=section, photo_path=photo_path)
+        edit = edit_since_import(article, fields=fields)
+        if edit is not None:
+            raise StoryEditedError(edit)
+    if section is None and story.section_name:
+        section = section_for_name(story.section_name)
     article.headline = story.headline
     article.body = story.body_html
     article.byline = story.byline
@@ -51,9 +67,11 @@ def article_import(
         article.status = Article.Status.PUBLISHED
     if photo_path is not None:
         article.lead_photo = photo_for_file(photo_path, caption=story.caption, credit=story.credit)
+    elif article.lead_photo_id is None and (story.caption or story.credit):
+        article.lead_photo = photo_create_awaiting_file(caption=story.caption, credit=story.credit)
     with reversion.create_revision():
         article.save()
-        reversion.set_comment("Imported from " + import_key)
+        reversion.set_comment(IMPORT_COMMENT + import_key)
     return article, created
 
 
@@ -121,6 +139,8 @@ def article_publish_problems(article: Article) -> list[str]:
         problems.append("body text")
     photo = article.lead_photo
     if photo is not None:
+        if not photo.image:
+            problems.append("an image file for the lead photo (upload it, or remove the photo)")
         if not photo.credit.strip():
             problems.append("a credit for the lead photo")
         if not photo.alt_text.strip() and not photo.is_decorative:

@@ -49,6 +49,18 @@ def photo_create(
     return photo
 
 
+def photo_create_awaiting_file(*, caption: str, credit: str, title: str = "") -> Photo:
+    """Add a photo known so far by its caption and credit, whose image file is to be uploaded.
+
+    For the importer, whose stories name their photo without the file: the caption and
+    credit are kept, the photo desk lists it as awaiting its file, and readers see no
+    photo until the file arrives.
+    """
+    photo = Photo(caption=caption, credit=credit[:255], title=(title or caption)[:255])
+    photo.save()
+    return photo
+
+
 def photo_build_renditions(*, photo: Photo) -> int:
     """Draw missing renditions of ``photo``, drop outdated ones, mark it ready; return the count.
 

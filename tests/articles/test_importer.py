@@ -3,11 +3,15 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
+from reversion.models import Version
 
-from articles.importer import StoryFormatError, decode_story, parse_story
+from articles.importer import StoryEditedError, StoryFormatError, decode_story, parse_story
 from articles.models import Article, Section
+from articles.services import article_import
 from photos.models import Photo
-from tests.factories import SectionFactory, image_bytes
+from tests.articles.admin_forms import change_url, form_data
+from tests.factories import SectionFactory, UserFactory, image_bytes
 
 SEED = Path(__file__).resolve().parents[2] / "newsroom" / "demo" / "000_b29aaeb6f4026fa3.txt"
 
@@ -207,3 +211,121 @@ def test_two_files_with_the_same_name_are_refused(tmp_path):
 
     with pytest.raises(CommandError, match="have the same name"):
         call_command("import_article", str(tmp_path))
+
+
+# Re-imports and edits made in the admin ----------------------------------------------
+
+SEED_HEADLINE = "Aleppo residents tweet harrowing goodbyes as government forces advance"
+
+
+def edit_in_admin(client, article, **fields):
+    response = client.post(change_url(article), form_data(article, **fields))
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+
+@pytest.fixture
+def desk_editor(client):
+    editor = UserFactory(username="zeina", first_name="Zeina", last_name="Haddad", role="Editor")
+    assert client.login(username="zeina", password="correct horse battery")
+    return editor
+
+
+@pytest.mark.django_db
+def test_reimport_refuses_a_story_edited_in_the_admin_and_names_who_edited_it(
+    tmp_path, client, desk_editor, capsys
+):
+    folder = tmp_path / "wire"
+    folder.mkdir()
+    seed = folder / SEED.name
+    seed.write_bytes(SEED.read_bytes())
+    other = folder / "storm.txt"
+    other.write_text(STORY, encoding="utf-8")
+    call_command("import_article", str(folder))
+    article = Article.objects.get(import_key=seed.stem)
+
+    # A save that leaves alone what the import writes is no reason to refuse.
+    edit_in_admin(client, article, dek="Added by the desk.")
+    call_command("import_article", str(folder))
+    article.refresh_from_db()
+    assert article.dek == "Added by the desk."
+
+    edit_in_admin(client, article, body="<p>Rewritten by the desk.</p>")
+    other.write_text(STORY.replace("second day", "third day"), encoding="utf-8")
+    capsys.readouterr()
+    with pytest.raises(CommandError, match="1 story was edited since the last import"):
+        call_command("import_article", str(folder))
+
+    error = capsys.readouterr().err
+    edited_at = Version.objects.get_for_object(article).first().revision.date_created
+    when = timezone.localtime(edited_at).strftime("%d %b %Y %H:%M %Z")
+    assert f'{seed}: "{SEED_HEADLINE}" edited by Zeina Haddad at {when}' in error
+    article.refresh_from_db()
+    assert article.body == "<p>Rewritten by the desk.</p>"
+    # Nothing half-saved: the unedited story was not updated either.
+    assert Article.objects.get(import_key="storm").headline.endswith("second day")
+
+
+@pytest.mark.django_db
+def test_only_force_overwrites_the_edit_which_stays_in_the_history(client, desk_editor):
+    call_command("import_article", str(SEED))
+    article = Article.objects.get()
+    edit_in_admin(client, article, headline="A headline the desk rewrote")
+    with pytest.raises(CommandError, match="Re-run with --force"):
+        call_command("import_article", str(SEED))
+
+    call_command("import_article", str(SEED), "--force")
+
+    article.refresh_from_db()
+    assert article.headline == SEED_HEADLINE
+    headlines = [v.field_dict["headline"] for v in Version.objects.get_for_object(article)]
+    assert "A headline the desk rewrote" in headlines
+
+
+@pytest.mark.django_db
+def test_reimport_refuses_a_change_saved_without_a_revision(capsys):
+    call_command("import_article", str(SEED))
+    Article.objects.update(byline="Changed from the shell")
+
+    with pytest.raises(CommandError, match="nothing was imported"):
+        call_command("import_article", str(SEED))
+
+    assert "edited by someone outside the admin" in capsys.readouterr().err
+    assert Article.objects.get().byline == "Changed from the shell"
+
+
+@pytest.mark.django_db
+def test_the_import_service_refuses_an_edited_story_too(desk_editor, client):
+    call_command("import_article", str(SEED))
+    article = Article.objects.get()
+    edit_in_admin(client, article, byline="ZH")
+    story = parse_story(decode_story(SEED.read_bytes()))
+
+    with pytest.raises(StoryEditedError, match="edited by Zeina Haddad"):
+        article_import(story=story, import_key=SEED.stem)
+
+    article.refresh_from_db()
+    assert article.byline == "ZH"
+
+
+# The lead photo's caption and credit without --photo ----------------------------------
+
+
+@pytest.mark.django_db
+def test_import_without_photo_keeps_caption_and_credit_on_a_photo_awaiting_its_file(
+    tmp_path, capsys
+):
+    plain = tmp_path / "plain.txt"
+    plain.write_text(
+        STORY.replace("Waves breaking over the harbour wall. (Reuters)\n", ""), encoding="utf-8"
+    )
+
+    call_command("import_article", str(SEED), str(plain))
+    call_command("import_article", str(SEED), str(plain))
+
+    photo = Article.objects.get(import_key=SEED.stem).lead_photo
+    assert photo.caption == "Syrian pro-government forces in Aleppo."
+    assert photo.credit == "AFP/File"
+    assert not photo.image
+    assert Photo.objects.count() == 1  # the re-import reused it
+    assert Article.objects.get(import_key="plain").lead_photo is None
+    assert "awaiting its image file" in capsys.readouterr().out

@@ -4,8 +4,15 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from articles.importer import StoryFormatError, decode_story, parse_story
-from articles.models import Section
+from articles.importer import (
+    StoryEditedError,
+    StoryFormatError,
+    decode_story,
+    edit_since_import,
+    overwritten_fields,
+    parse_story,
+)
+from articles.models import Article, Section
 from articles.services import article_import
 
 
@@ -13,7 +20,8 @@ class Command(BaseCommand):
     help = (
         "Import stories from text files in the scraped-page format (headline, "
         "'Published …' line, caption, paragraphs, byline). Re-importing a file updates "
-        "its story. Every file is checked first; if any is malformed, nothing is saved."
+        "its story, unless the story was edited since its last import (then --force). "
+        "Every file is checked first; if any is malformed or edited, nothing is saved."
     )
 
     def add_arguments(self, parser):
@@ -25,10 +33,20 @@ class Command(BaseCommand):
             "--publish", action="store_true", help="Publish the stories (default: drafts)."
         )
         parser.add_argument(
-            "--photo", type=Path, help="Image to use as the lead photo, with the file's caption."
+            "--photo",
+            type=Path,
+            help=(
+                "Image to use as the lead photo, with the file's caption. Without it, a "
+                "caption is kept on a library photo awaiting its image file."
+            ),
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Update stories edited since their last import too, losing those edits.",
         )
 
-    def handle(self, *args, paths, section=None, publish=False, photo=None, **options):
+    def handle(self, *args, paths, section=None, publish=False, photo=None, force=False, **options):
         files = self.story_files(paths)
         section_obj = None
         if section:
@@ -54,12 +72,40 @@ class Command(BaseCommand):
                 f"{len(errors)} of {len(files)} file(s) could not be read; nothing was imported."
             )
 
+        if not force:
+            self.refuse_edited_stories(stories, section_obj, photo)
         try:
-            self.save_stories(stories, section_obj, publish, photo)
+            self.save_stories(stories, section_obj, publish, photo, force)
         except ValidationError as error:
             raise CommandError(f"{photo}: {' '.join(error.messages)}") from error
+        except StoryEditedError as error:
+            # Edited between the check above and the save.
+            raise CommandError(f"{error}; nothing was imported.") from error
 
-    def save_stories(self, stories, section_obj, publish, photo):
+    def refuse_edited_stories(self, stories, section_obj, photo):
+        """Stop, saving nothing, if any story was edited in the CMS since its last import."""
+        articles = Article.objects.in_bulk(
+            [path.stem for path, _ in stories], field_name="import_key"
+        )
+        edits = []
+        for path, story in stories:
+            article = articles.get(path.stem)
+            if article is None:
+                continue
+            fields = overwritten_fields(story, section=section_obj, photo_path=photo)
+            edit = edit_since_import(article, fields=fields)
+            if edit is not None:
+                edits.append(edit.describe(str(path)))
+        if edits:
+            for message in edits:
+                self.stderr.write(message)
+            edited = "1 story was" if len(edits) == 1 else f"{len(edits)} stories were"
+            raise CommandError(
+                f"{edited} edited since the last import; nothing was imported. "
+                "Re-run with --force to overwrite the edits."
+            )
+
+    def save_stories(self, stories, section_obj, publish, photo, force):
         created_count = 0
         with transaction.atomic():
             for number, (path, story) in enumerate(stories, start=1):
@@ -69,16 +115,17 @@ class Command(BaseCommand):
                     section=section_obj,
                     publish=publish,
                     photo_path=photo,
+                    force=force,
                 )
                 created_count += created
                 self.stdout.write(
                     f"[{number}/{len(stories)}] {'created' if created else 'updated'} "
                     f"{article.get_absolute_url()}  {article.headline[:70]}"
                 )
-                if story.caption and photo is None:
+                if article.lead_photo and not article.lead_photo.image:
                     self.stdout.write(
-                        f"    note: {path.name} has a photo caption; "
-                        "pass --photo IMAGE to import it."
+                        f"    photo: the caption is kept on a library photo awaiting its image "
+                        f"file (no. {article.lead_photo.pk}); upload the file there."
                     )
         updated_count = len(stories) - created_count
         self.stdout.write(
