@@ -57,7 +57,6 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "reversion",
-    "reversion_compare",
     "newsroom",
     "articles",
     "photos",
