@@ -111,7 +111,7 @@ class RenditionsFilter(admin.SimpleListFilter):
         if self.value() == "ready":
             return queryset.filter(current, is_animated=False)
         if self.value() == "waiting":
-            return queryset.filter(is_animated=False).exclude(current)
+            return queryset.filter(is_animated=False).exclude(current).exclude(image="")
         if self.value() == "animated":
             return queryset.filter(is_animated=True)
         return queryset

@@ -140,3 +140,9 @@ def test_the_story_form_and_chooser_show_a_photo_awaiting_its_file(logged_in_edi
     assert summary.status_code == 200
     assert summary.json()["thumbnail"] is None
     assert summary.json()["gaps"][0].startswith("No image file yet")
+
+
+def test_the_renditions_catch_up_skips_photos_awaiting_their_file(awaiting, capsys):
+    call_command("queue_photo_renditions")
+
+    assert 'Queued 0 photo(s) on the "photos" queue.' in capsys.readouterr().out

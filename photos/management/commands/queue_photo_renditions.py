@@ -19,8 +19,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, every_photo=False, **options):
-        photos = Photo.objects.filter(is_animated=False).only(
-            "file_hash", "renditions_key", "focal_point_x", "focal_point_y", "is_animated"
+        photos = (
+            Photo.objects.filter(is_animated=False)
+            .exclude(image="")
+            .only("file_hash", "renditions_key", "focal_point_x", "focal_point_y", "is_animated")
         )
         queued = 0
         for photo in photos.iterator():
