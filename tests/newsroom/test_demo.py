@@ -38,3 +38,13 @@ def test_demo_passwords_are_neither_set_nor_printed_without_debug(settings, caps
     output = capsys.readouterr().out
     assert "editor-demo" not in output
     assert "changepassword" in output
+
+
+def test_running_the_demo_again_keeps_edits_made_to_the_demo_story(settings):
+    settings.DEBUG = True
+    call_command("load_demo")
+    Article.objects.update(headline="Edited in the admin")
+
+    call_command("load_demo")
+
+    assert Article.objects.get().headline == "Edited in the admin"

@@ -26,7 +26,7 @@ DEMO_USERS = [
 class Command(BaseCommand):
     help = (
         "Load the demo newsroom: site settings, one login per role and the seed story with a "
-        "placeholder photo. Safe to run again: nothing is duplicated."
+        "placeholder photo. Safe to run again: nothing is duplicated or overwritten."
     )
 
     def handle(self, *args, **options):
@@ -39,13 +39,17 @@ class Command(BaseCommand):
 
         self.create_users()
 
-        with tempfile.TemporaryDirectory() as folder:
-            placeholder = Path(folder) / "placeholder-aleppo.png"
-            make_placeholder_image(placeholder)
-            call_command(
-                "import_article", str(SEED_STORY), publish=True, photo=placeholder,
-                stdout=self.stdout, stderr=self.stderr,
-            )  # fmt: skip
+        if Article.objects.filter(import_key=SEED_STORY.stem).exists():
+            # Edits made to the demo story in the admin are kept, as the importer keeps them.
+            self.stdout.write("The demo story is already there; left as it is.")
+        else:
+            with tempfile.TemporaryDirectory() as folder:
+                placeholder = Path(folder) / "placeholder-aleppo.png"
+                make_placeholder_image(placeholder)
+                call_command(
+                    "import_article", str(SEED_STORY), publish=True, photo=placeholder,
+                    stdout=self.stdout, stderr=self.stderr,
+                )  # fmt: skip
         article = Article.objects.get(import_key=SEED_STORY.stem)
         if article.lead_photo and article.lead_photo.title != PLACEHOLDER_TITLE:
             article.lead_photo.title = PLACEHOLDER_TITLE
