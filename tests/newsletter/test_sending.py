@@ -4,6 +4,7 @@ import threading
 from collections import Counter
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 
 from newsletter import services
@@ -275,7 +276,7 @@ def test_an_unreachable_mail_server_leaves_everything_pending(
 def test_only_staff_allowed_to_send_can_send(issue):
     reporter = UserFactory(username="reporter-x", role="Reporter")
 
-    with pytest.raises(services.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         services.issue_send(issue=issue, user=reporter)
 
 
