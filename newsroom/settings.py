@@ -6,7 +6,9 @@ no secret key, no start.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -57,7 +59,12 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "reversion",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "newsroom",
+    "accounts",
     "articles",
     "photos",
     "newsletter",
@@ -65,6 +72,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "newsroom.middleware.RejectNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "newsroom.page_cache.PageCacheMiddleware",
@@ -72,10 +80,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "newsroom.middleware.PermissionsPolicyMiddleware",
+    # Last, as django-axes asks: it turns a lockout noticed anywhere below into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "newsroom.urls"
@@ -156,6 +167,15 @@ PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600"))
 PAGE_CACHE_MAX_AGE = int(os.environ.get("PAGE_CACHE_MAX_AGE", "60"))
 PAGE_CACHE_STALE_WHILE_REVALIDATE = int(os.environ.get("PAGE_CACHE_STALE_WHILE_REVALIDATE", "300"))
 
+# django-axes refuses a locked-out username or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Staff sign in through the admin's login page, which also leads to the second step.
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -225,10 +245,40 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
 # Preloading is a per-domain, hard-to-undo decision, so it is the operator's to make
 # (SECURE_HSTS_PRELOAD=1); Django's reminder about it is not a problem with the deploy.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
-if env_bool("BEHIND_PROXY"):
+BEHIND_PROXY = env_bool("BEHIND_PROXY")
+if BEHIND_PROXY:
     # Only trust X-Forwarded-Proto behind a proxy that sets it.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
+
+# Sign-in lockout (django-axes). A username and a client address are each counted on
+# their own: a guess at one account from many addresses and a spray of one password across
+# many accounts from one address both stop after LOGIN_FAILURE_LIMIT failures.
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_COOLOFF_MINUTES = int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15"))
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+# A success would also wipe the count for its address, letting anyone with one working
+# account reset a spray from that address; failures age out with the cool-off instead.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_address"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
+# Proxies in front of gunicorn that each append to X-Forwarded-For (a TLS terminator and
+# Varnish make 2); read only when BEHIND_PROXY is on.
+PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "1"))
+
+# Two-factor sign-in for staff (django-otp): "editors" asks it of Editors and superusers,
+# "all" of every staff user, "off" of nobody (a deployment with single sign-on in front).
+# Anyone who has set up an authenticator is asked for a code whatever this says.
+STAFF_2FA = os.environ.get("STAFF_2FA", "off" if DEBUG else "editors").strip().lower()
+if STAFF_2FA not in {"editors", "all", "off"}:
+    raise ImproperlyConfigured(f"STAFF_2FA must be editors, all or off, not {STAFF_2FA!r}.")
+# Wrong codes double the wait before the next try (1, 2, 4, 8 … seconds), per device.
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# The name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = urlsplit(SITE_URL).hostname or "Newsroom"
 
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 

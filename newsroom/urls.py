@@ -24,6 +24,7 @@ urlpatterns = [
     ),
     path("news-sitemap.xml", sitemaps.news_sitemap, name="news_sitemap"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
     path("ckeditor5/", include("django_ckeditor_5.urls")),
     path("photos/", include("photos.urls")),
     path("newsletter/", include("newsletter.urls")),
