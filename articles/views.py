@@ -8,8 +8,11 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.encoding import iri_to_uri
 from django.views.decorators.cache import never_cache
 from django.views.generic import DateDetailView, ListView, TemplateView
+from reversion.errors import RevertError
+from reversion.models import Version
 
 from articles.models import Article, ArticleRedirect, Author, Correction, Section, Tag
 from articles.services import article_for_preview_token
@@ -160,21 +163,46 @@ class ArticleDetailView(PublishedArticleMixin, DateDetailView):
         try:
             return super().get(request, *args, **kwargs)
         except Http404:
+            # Stored addresses come from reverse(), which percent-encodes non-ASCII slugs.
+            path = iri_to_uri(request.path)
             redirect = (
-                ArticleRedirect.objects.filter(old_path=request.path)
-                .select_related("article")
-                .first()
+                ArticleRedirect.objects.filter(old_path=path).select_related("article").first()
             )
             if redirect is not None and redirect.article.is_public:
                 return HttpResponsePermanentRedirect(redirect.article.get_absolute_url())
             withdrawn = Article.objects.filter(
                 slug=kwargs["slug"], status=Article.Status.WITHDRAWN
             ).first()
-            if withdrawn is None:
+            # Only an address readers could have seen is Gone; anything else, a story
+            # withdrawn before its scheduled time above all, was never here.
+            if (
+                withdrawn is None
+                or withdrawn.get_absolute_url() != path
+                or withdrawn.published_at > withdrawal_time(withdrawn)
+            ):
                 raise
             return render(
                 request, "articles/article_withdrawn.html", {"article": withdrawn}, status=410
             )
+
+
+def withdrawal_time(article):
+    """Return when ``article`` was withdrawn, from its saved versions, else its last save.
+
+    The version that recorded the withdrawal is the oldest of the run of withdrawn
+    versions at the top of its history. A story withdrawn outside a revision (the shell,
+    a script) has only its last save, which is the withdrawal unless edited since.
+    """
+    withdrawn_since = None
+    for version in Version.objects.get_for_object(article).select_related("revision").iterator():
+        try:
+            status = version.field_dict.get("status")
+        except RevertError:  # saved before a field it names was removed
+            break
+        if status != Article.Status.WITHDRAWN:
+            break
+        withdrawn_since = version.revision.date_created
+    return withdrawn_since or article.modified_at
 
 
 def related_stories(article):
