@@ -63,7 +63,15 @@ class StoryFeedGenerator(Rss201rev2Feed):
     URLs the feed passes as paths (photo files, links inside the story) are made
     absolute against the item's own link, which Django has already made absolute
     from the request.
+
+    RSS 2.0 carries ``<description>`` as entity-encoded HTML, and feed readers render
+    it so; the descriptions given here are plain text (a standfirst, a tagline), so
+    they are HTML-escaped before the XML writer escapes them once more. Otherwise a
+    standfirst such as ``<img src=x onerror=…>`` would reach readers as markup.
     """
+
+    def __init__(self, title, link, description, **kwargs):
+        super().__init__(title, link, escape(xml_text(description or "")), **kwargs)
 
     def rss_attributes(self):
         return {
@@ -84,7 +92,7 @@ class StoryFeedGenerator(Rss201rev2Feed):
         super().add_item(
             xml_text(title),
             link,
-            xml_text(description),
+            escape(xml_text(description)),
             content_encoded=xml_text(absolute_html(content_html, link)),
             media=media,
             **kwargs,

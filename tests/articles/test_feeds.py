@@ -1,3 +1,4 @@
+import html
 from datetime import UTC, datetime, timedelta
 
 import feedparser
@@ -8,6 +9,7 @@ from django.utils.http import http_date
 
 from articles.models import Article
 from newsroom.models import SiteSettings
+from photos.models import Photo
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,
@@ -268,3 +270,36 @@ def test_feed_query_count_does_not_grow(client, django_assert_max_num_queries, c
 
     assert response.status_code == 200
     assert len(feedparser.parse(response.content).entries) == min(count, 30)
+
+
+@pytest.mark.parametrize(
+    "standfirst",
+    ["'><img src=x onerror=alert(1)>", '<script>alert("x")</script> & more', "Tom &amp; Jerry"],
+)
+def test_standfirst_with_markup_reaches_feed_readers_as_text(client, standfirst):
+    ArticleFactory(dek=standfirst)
+
+    entry = read_feed(client, "/feeds/latest/").entries[0]
+
+    assert "<img" not in entry.summary and "<script" not in entry.summary
+    assert html.unescape(entry.summary) == standfirst
+
+
+def test_section_description_with_markup_reaches_feed_readers_as_text(client):
+    SectionFactory(slug="loop", description="Viral <b>news</b> & <img src=x onerror=alert(1)>")
+
+    feed = read_feed(client, "/section/loop/feed/").feed
+
+    assert "<img" not in feed.subtitle and "<b>" not in feed.subtitle
+    assert html.unescape(feed.subtitle) == "Viral <b>news</b> & <img src=x onerror=alert(1)>"
+
+
+def test_lead_photo_awaiting_its_file_is_left_out_of_the_feed(client):
+    photo = Photo.objects.create(image="", caption="Awaiting the file.", credit="AFP")
+    ArticleFactory(lead_photo=photo)
+
+    entry = read_feed(client, "/feeds/latest/").entries[0]
+
+    assert entry.enclosures == []
+    assert "media_content" not in entry
+    assert "<img" not in entry.content[0].value
