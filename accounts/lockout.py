@@ -1,5 +1,7 @@
 """How django-axes tells one client from another and what a locked-out client is shown."""
 
+import ipaddress
+
 from django.conf import settings
 from django.contrib import admin
 from django.shortcuts import render
@@ -24,7 +26,13 @@ def client_address(request):
         # The request did not pass every proxy; counting it against the peer errs on the
         # side of locking too much rather than trusting an address the client chose.
         return remote_address
-    return forwarded_for[-settings.PROXY_COUNT]
+    address = forwarded_for[-settings.PROXY_COUNT]
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        # Not an address (a misconfigured proxy, say): the peer, rather than a value the
+        # database would refuse to store.
+        return remote_address
 
 
 def lockout_response(request, original_response=None, credentials=None):

@@ -18,6 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 PENDING_LOGIN_KEY = "accounts_pending_login"
 NEW_RECOVERY_CODES_KEY = "accounts_new_recovery_codes"
+ENROLLING_DEVICE_KEY = "accounts_enrolling_device"
 # Long enough to install an authenticator app, short enough that a sign-in left
 # half-done on a shared computer does not wait for the next person.
 PENDING_LOGIN_SECONDS = 10 * 60
@@ -132,11 +133,21 @@ def recovery_device_for(user):
     return StaticDevice.objects.devices_for_user(user, confirmed=True).first()
 
 
-def unconfirmed_authenticator_for(user):
-    """Return the authenticator being set up, the same one on every visit until confirmed."""
-    device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first()
+def unconfirmed_authenticator_for(request, user):
+    """Return the authenticator this session is setting up, the same one on every visit.
+
+    The key belongs to one session: one seen by someone else who had the password (and
+    left it unconfirmed) is never offered to the user's own setup.
+    """
+    device = (
+        TOTPDevice.objects.devices_for_user(user, confirmed=False)
+        .filter(pk=request.session.get(ENROLLING_DEVICE_KEY))
+        .first()
+    )
     if device is None:
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+        request.session[ENROLLING_DEVICE_KEY] = device.pk
     return device
 
 

@@ -111,13 +111,14 @@ def enrol(request):
         # Only a verified session may replace a second factor; anyone else proves
         # themselves with the one they have.
         return redirect(with_next("accounts:verify", next_url))
-    device = two_factor.unconfirmed_authenticator_for(user)
+    device = two_factor.unconfirmed_authenticator_for(request, user)
     form = ConfirmAuthenticatorForm(request.POST or None, user=user, device=device)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             two_factor.confirm_authenticator(form.device)
             codes = two_factor.replace_recovery_codes(user)
         two_factor.complete_login(request, user, form.device)
+        request.session.pop(two_factor.ENROLLING_DEVICE_KEY, None)
         request.session[two_factor.NEW_RECOVERY_CODES_KEY] = {"codes": codes, "next": next_url}
         return redirect("accounts:recovery_codes")
     secret = base64.b32encode(device.bin_key).decode("ascii")

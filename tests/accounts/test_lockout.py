@@ -163,6 +163,19 @@ def test_behind_a_proxy_the_address_the_proxy_saw_is_counted(client, editor, set
     assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.9"}
 
 
+def test_a_forwarded_for_entry_that_is_no_address_counts_against_the_proxy(
+    client, editor, settings
+):
+    settings.BEHIND_PROXY = True
+    settings.PROXY_COUNT = 1
+
+    response = fail(client, "ed", 1, address="10.0.0.2", headers={"X-Forwarded-For": "unknown"})
+
+    assert response.status_code == 200
+    assert WRONG_PASSWORD_MESSAGE in text_of(response)
+    assert AccessAttempt.objects.get().ip_address == "10.0.0.2"
+
+
 def test_a_rejected_next_address_leads_to_the_admin(client, editor):
     response = client.post(
         LOGIN_URL,

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.test import Client
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -98,6 +99,21 @@ def test_enrolling_with_a_real_code_opens_the_admin_and_shows_recovery_codes_onc
         r"<li>([a-z2-7]{8})</li>", client.get(RECOVERY_CODES_URL).content.decode()
     )
     assert client.get(STORY_LIST).status_code == 200
+
+
+def test_a_setup_key_seen_in_another_session_is_never_the_one_confirmed(client, editor):
+    intruder = Client()
+    sign_in(intruder, "ed")
+    intruder_key = setup_key_on(intruder.get(ENROL_URL))
+
+    sign_in(client, "ed")
+    own_key = setup_key_on(client.get(ENROL_URL))
+    reloaded_key = setup_key_on(client.get(ENROL_URL))
+    client.post(ENROL_URL, {"code": current_code(own_key)})
+
+    assert own_key != intruder_key
+    assert reloaded_key == own_key
+    assert TOTPDevice.objects.get(user=editor).bin_key == own_key
 
 
 def test_a_wrong_code_does_not_finish_enrolment(client, editor):
