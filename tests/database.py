@@ -58,6 +58,8 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 # Static files are collected per run, so parallel runs never see half-written manifests.
 os.environ.setdefault("STATIC_ROOT", tempfile.mkdtemp(prefix="newsroom-test-static-"))
 os.environ.setdefault("TASKS_BACKEND", "immediate")
+# Staff sign in with a password alone unless a test asks for two-factor (tests/accounts).
+os.environ.setdefault("STAFF_2FA", "off")
 # Query-count tests measure the work behind a page, so the page cache is off unless a
 # test turns it on (tests/articles/test_caching.py).
 os.environ.setdefault("PAGE_CACHE_SECONDS", "0")
