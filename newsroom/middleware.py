@@ -2,10 +2,20 @@
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
+from django.http import QueryDict
 
 
 class NulByteInPath(SuspiciousOperation):
     """A NUL byte in the request path: no address of the site can contain one."""
+
+
+def query_without_nul_bytes(query: QueryDict) -> QueryDict:
+    """Return a copy of ``query`` with every NUL byte taken out of its names and values."""
+    cleaned = QueryDict(mutable=True)
+    for name, values in query.lists():
+        cleaned.setlist(name.replace("\x00", ""), [value.replace("\x00", "") for value in values])
+    cleaned._mutable = False
+    return cleaned
 
 
 class RejectNulBytesMiddleware:
