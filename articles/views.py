@@ -14,6 +14,7 @@ from django.views.generic import DateDetailView, ListView, TemplateView
 from reversion.errors import RevertError
 from reversion.models import Version
 
+from accounts import two_factor
 from articles.models import Article, ArticleRedirect, Author, Correction, Section, Tag
 from articles.services import article_for_preview_token
 
@@ -232,7 +233,12 @@ def render_preview(request, article, *, shared):
 @never_cache
 def article_preview(request, pk):
     """Show staff any story as readers would see it, with a banner; 404 for everyone else."""
-    if not request.user.is_authenticated or not request.user.has_perm("articles.view_article"):
+    user = request.user
+    if not (
+        user.is_authenticated
+        and user.has_perm("articles.view_article")
+        and two_factor.is_fully_signed_in(request)
+    ):
         raise Http404("No story here.")
     article = get_object_or_404(Article.objects.for_detail(), pk=pk)
     return render_preview(request, article, shared=False)

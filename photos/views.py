@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import two_factor
 from photos import renditions
 from photos.models import Photo
 from photos.services import photo_create
@@ -23,7 +24,7 @@ def error_response(message: str, *, status: int) -> JsonResponse:
 def editor_upload(request):
     """Add an image dropped into the story editor to the library; return its URL for CKEditor."""
     user = request.user
-    if not user.is_authenticated:
+    if not user.is_authenticated or not two_factor.is_fully_signed_in(request):
         return error_response(
             "Your login has expired. Log in again in another tab, then retry the upload.",
             status=403,
@@ -58,7 +59,12 @@ def editor_image_url(photo: Photo) -> str:
 def chooser_summary(request, pk):
     """Return what the photo chooser shows for photo ``pk``: thumbnail, caption, credit and gaps."""
     user = request.user
-    if not (user.is_authenticated and user.is_staff and user.has_perm("photos.view_photo")):
+    if not (
+        user.is_authenticated
+        and user.is_staff
+        and user.has_perm("photos.view_photo")
+        and two_factor.is_fully_signed_in(request)
+    ):
         return error_response("You do not have permission to view the photo library.", status=403)
     photo = Photo.objects.filter(pk=pk).first()
     if photo is None:

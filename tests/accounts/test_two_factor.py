@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -18,7 +19,7 @@ from tests.accounts.signing_in import (
     text_of,
     wrong_code,
 )
-from tests.factories import UserFactory
+from tests.factories import ArticleFactory, PhotoFactory, UserFactory, image_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -306,3 +307,21 @@ def test_two_factor_is_asked_of_nobody_when_off(client, editor, settings):
 
     assert sign_in(client, "ed")["Location"] == STORY_LIST
     assert client.get(STORY_LIST).status_code == 200
+
+
+def test_staff_pages_outside_the_admin_need_the_second_factor_too(client):
+    """Guards the side doors a password-only session could use: preview, uploads, chooser."""
+    draft = ArticleFactory(status="draft", published_at=None, headline="Unpublished scoop")
+    photo = PhotoFactory()
+    client.force_login(UserFactory(username="ed2", role="Editor"))
+
+    preview = client.get(f"/preview/{draft.pk}/")
+    upload = client.post(
+        "/photos/editor-upload/",
+        {"upload": SimpleUploadedFile("a.jpg", image_bytes(), content_type="image/jpeg")},
+    )
+    summary = client.get(f"/photos/{photo.pk}/summary/")
+
+    assert preview.status_code == 404 and "Unpublished scoop" not in preview.content.decode()
+    assert upload.status_code == 403
+    assert summary.status_code in (403, 404)
