@@ -206,6 +206,13 @@ class Article(models.Model):
         blank=True,
         help_text='Last substantive update, shown to readers as "Updated …".',
     )
+    withdrawn_at = models.DateTimeField(
+        "withdrawn",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the story was taken off the site; empty unless it is withdrawn.",
+    )
     featured = models.BooleanField(default=False, help_text="Lead the home page with this story.")
     seo_title = models.CharField(
         "SEO title",
@@ -262,6 +269,14 @@ class Article(models.Model):
 
     def save(self, *args, **kwargs):
         self.body = sanitize_html(self.body)
+        # Kept on every path (services, shell, bulk tools that save): the withdrawn page
+        # depends on whether readers ever saw the story.
+        if self.status != self.Status.WITHDRAWN:
+            self.withdrawn_at = None
+        elif self.withdrawn_at is None:
+            self.withdrawn_at = timezone.now()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "withdrawn_at"}
         if not self.slug:
             self.slug = unique_slug(self.headline, exclude_pk=self.pk)
         old_path = self.previous_public_path()
@@ -313,6 +328,15 @@ class Article(models.Model):
             self.status == self.Status.PUBLISHED
             and self.published_at is not None
             and self.published_at <= timezone.now()
+        )
+
+    @property
+    def was_public(self):
+        """Return whether readers could see the story before it was withdrawn."""
+        return (
+            self.withdrawn_at is not None
+            and self.published_at is not None
+            and self.published_at <= self.withdrawn_at
         )
 
     @property

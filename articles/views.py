@@ -11,8 +11,6 @@ from django.urls import reverse
 from django.utils.encoding import iri_to_uri
 from django.views.decorators.cache import never_cache
 from django.views.generic import DateDetailView, ListView, TemplateView
-from reversion.errors import RevertError
-from reversion.models import Version
 
 from accounts import two_factor
 from articles.models import Article, ArticleRedirect, Author, Correction, Section, Tag
@@ -179,31 +177,12 @@ class ArticleDetailView(PublishedArticleMixin, DateDetailView):
             if (
                 withdrawn is None
                 or withdrawn.get_absolute_url() != path
-                or withdrawn.published_at > withdrawal_time(withdrawn)
+                or not withdrawn.was_public
             ):
                 raise
             return render(
                 request, "articles/article_withdrawn.html", {"article": withdrawn}, status=410
             )
-
-
-def withdrawal_time(article):
-    """Return when ``article`` was withdrawn, from its saved versions, else its last save.
-
-    The version that recorded the withdrawal is the oldest of the run of withdrawn
-    versions at the top of its history. A story withdrawn outside a revision (the shell,
-    a script) has only its last save, which is the withdrawal unless edited since.
-    """
-    withdrawn_since = None
-    for version in Version.objects.get_for_object(article).select_related("revision").iterator():
-        try:
-            status = version.field_dict.get("status")
-        except RevertError:  # saved before a field it names was removed
-            break
-        if status != Article.Status.WITHDRAWN:
-            break
-        withdrawn_since = version.revision.date_created
-    return withdrawn_since or article.modified_at
 
 
 def related_stories(article):

@@ -97,6 +97,31 @@ def test_story_withdrawn_without_a_revision_after_going_live_is_gone(client):
     assert client.get(story.get_absolute_url()).status_code == 410
 
 
+def test_editing_a_story_withdrawn_before_its_time_never_reveals_it(client, time_machine):
+    """Guards the guess that took the last save for the withdrawal when no revision said."""
+    story = ArticleFactory(headline=HEADLINE, published_at=timezone.now() + timedelta(days=2))
+    story.status = Article.Status.WITHDRAWN
+    story.save()
+    time_machine.move_to(story.published_at + timedelta(days=30))
+    story.dek = "Legal asked for the standfirst to change."
+    story.save()
+
+    response = client.get(story.get_absolute_url())
+
+    assert response.status_code == 404
+    assert HEADLINE not in response.content.decode()
+
+
+def test_returning_a_withdrawn_story_to_draft_clears_its_withdrawal():
+    story = ArticleFactory(status=Article.Status.WITHDRAWN)
+    assert story.withdrawn_at is not None
+
+    story.status = Article.Status.DRAFT
+    story.save()
+
+    assert story.withdrawn_at is None
+
+
 def test_old_address_of_a_public_story_still_redirects(client):
     story = ArticleFactory(published_at=timezone.now() - timedelta(days=3))
     old_url = story.get_absolute_url()
