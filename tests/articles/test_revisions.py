@@ -205,6 +205,7 @@ def test_compare_marks_changed_words_in_their_paragraphs_and_bylines_and_tags(cl
     assert "<ins>Sami Kh</ins>" in html
     assert "<del>Syria</del>" in html and "<ins>Aleppo</ins>" in html
     assert "<ins>Smoke over the old city.</ins>" in html
+    assert f'href="/admin/articles/article/{story.pk}/history/">History</a>' in html
 
 
 def test_creating_a_preview_link_saves_nothing_and_logs_nothing(client, editor):

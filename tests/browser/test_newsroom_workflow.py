@@ -6,19 +6,10 @@ import pytest
 
 from articles.models import Article
 from photos.models import Photo
+from tests.browser.signing_in import log_in
 from tests.factories import SectionFactory, UserFactory, image_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-PASSWORD = "correct horse battery"
-
-
-def log_in(page, base_url, username):
-    page.goto(base_url + "/admin/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(base_url + "/admin/")
 
 
 def test_reporter_files_and_editor_publishes(live_server, browser, tmp_path):

@@ -2,19 +2,10 @@
 
 import pytest
 
+from tests.browser.signing_in import log_in
 from tests.factories import PhotoFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-PASSWORD = "correct horse battery"
-
-
-def log_in(page, base_url, username):
-    page.goto(base_url + "/admin/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(base_url + "/admin/")
 
 
 def test_picking_a_photo_from_the_library_popup_shows_its_summary(live_server, page):

@@ -5,18 +5,10 @@ import base64
 import pytest
 from django_otp.oath import totp
 
+from tests.browser.signing_in import sign_in_with_password
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-PASSWORD = "correct horse battery"
-
-
-def sign_in_with_password(page, base_url, username):
-    page.goto(base_url + "/admin/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_editor_enrols_then_signs_in_with_a_code(live_server, page, settings):

@@ -1,0 +1,17 @@
+"""Sign staff in through the real admin login page, as a person types it."""
+
+PASSWORD = "correct horse battery"  # what tests.factories.UserFactory sets
+
+
+def sign_in_with_password(page, base_url, username):
+    """Submit the admin login form; whatever step comes next is the caller's."""
+    page.goto(base_url + "/admin/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def log_in(page, base_url, username):
+    """Sign in a user who needs no second factor and wait for the admin home page."""
+    sign_in_with_password(page, base_url, username)
+    page.wait_for_url(base_url + "/admin/")
