@@ -124,7 +124,7 @@ def test_there_are_at_least_eighty_hostile_requests():
     assert len(list(hostile_requests())) >= 80
 
 
-@pytest.mark.parametrize("url", hostile_requests())
+@pytest.mark.parametrize("url", list(hostile_requests()))
 def test_hostile_request_is_refused_without_a_server_error(client, site, url):
     response = client.get(url)
 
