@@ -18,13 +18,14 @@ def query_without_nul_bytes(query: QueryDict) -> QueryDict:
     return cleaned
 
 
-class RejectNulBytesMiddleware:
-    """Answer 400 to a request whose path holds a NUL byte.
+class NulBytesMiddleware:
+    """Answer 400 to a NUL byte in the path, and take NUL bytes out of the query string.
 
-    PostgreSQL refuses NUL in text, so such a slug reaching a query would end in a 500.
-    Django turns ``SuspiciousOperation`` into a 400 and logs it to ``django.security``.
-    The query string is left to the views: search drops NUL from what a reader typed
-    and still shows its page, and form fields refuse NUL with a message.
+    PostgreSQL refuses NUL in text, so such a value reaching a query (a slug, an admin
+    filter, a search) would end in a 500. No address of the site holds one, so the path
+    is refused: Django turns ``SuspiciousOperation`` into a 400 and logs it to
+    ``django.security``. A query string is what someone typed, so its NUL bytes are
+    dropped and the page answers as usual; form fields refuse NUL in submitted data.
     """
 
     def __init__(self, get_response):
@@ -33,6 +34,8 @@ class RejectNulBytesMiddleware:
     def __call__(self, request):
         if "\x00" in request.path:
             raise NulByteInPath("NUL byte in the request path.")
+        if "%00" in request.META.get("QUERY_STRING", ""):
+            request.GET = query_without_nul_bytes(request.GET)
         return self.get_response(request)
 
 

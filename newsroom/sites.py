@@ -1,5 +1,3 @@
-from functools import wraps
-
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import REDIRECT_FIELD_NAME
@@ -12,7 +10,6 @@ from django.views.decorators.cache import never_cache
 
 from accounts import two_factor
 from accounts.views import PasswordStepLoginView
-from newsroom.middleware import query_without_nul_bytes
 
 PANEL_SIZE = 8
 
@@ -22,23 +19,6 @@ class NewsroomAdminSite(admin.AdminSite):
     site_title = "Newsroom admin"
     index_title = "Newsroom"
     index_template = "admin/newsroom_index.html"
-
-    def admin_view(self, view, cacheable=False):
-        """Wrap ``view`` as Django does, with NUL bytes taken out of the query string.
-
-        The changelist hands filter and search values straight to the database, which
-        refuses NUL; readers' search drops it the same way.
-        """
-
-        @wraps(view)
-        def without_nul_bytes(request, *args, **kwargs):
-            if "\x00" in request.META.get("QUERY_STRING", "") or "%00" in request.META.get(
-                "QUERY_STRING", ""
-            ):
-                request.GET = query_without_nul_bytes(request.GET)
-            return view(request, *args, **kwargs)
-
-        return super().admin_view(without_nul_bytes, cacheable)
 
     def has_permission(self, request):
         """Admit active staff whose session has given every factor their account needs."""
