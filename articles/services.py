@@ -23,7 +23,7 @@ from articles.importer import (
     overwritten_fields,
 )
 from articles.models import Article, ArticleAuthor, Section, unique_slug
-from articles.revisions import version_content
+from articles.revisions import Content, version_content
 from photos.models import Photo, file_sha256
 from photos.services import photo_create_awaiting_file
 
@@ -238,13 +238,7 @@ def article_restore_version(*, article: Article, version: Version, user) -> list
             setattr(article, name, value)
         article.lead_photo_id = content.lead_photo_id
         article.save()
-        article.tags.set(content.tag_ids)
-        article.bylines.all().delete()
-        ArticleAuthor.objects.bulk_create(
-            ArticleAuthor(article=article, author_id=author_id, position=position)
-            for position, author_id in enumerate(content.author_ids)
-        )
-        reversion.add_to_revision(article)
+        set_tags_and_bylines(article, content)
         when = timezone.localtime(version.revision.date_created).strftime("%d %b %Y %H:%M %Z")
         record_revision(user, f"Restored the version of {when}")
     return content.missing
@@ -278,14 +272,21 @@ def article_recover(*, version: Version, user) -> tuple[Article, list[str]]:
     )
     with reversion.create_revision():
         article.save(force_insert=True)
-        article.tags.set(content.tag_ids)
-        ArticleAuthor.objects.bulk_create(
-            ArticleAuthor(article=article, author_id=author_id, position=position)
-            for position, author_id in enumerate(content.author_ids)
-        )
-        reversion.add_to_revision(article)
+        set_tags_and_bylines(article, content)
         record_revision(user, "Recovered after deletion, as a draft")
     return article, content.missing
+
+
+def set_tags_and_bylines(article: Article, content: Content) -> None:
+    """Give the saved ``article`` the tags and ordered bylines of ``content``, in its revision."""
+    article.tags.set(content.tag_ids)
+    article.bylines.all().delete()
+    ArticleAuthor.objects.bulk_create(
+        ArticleAuthor(article=article, author_id=author_id, position=position)
+        for position, author_id in enumerate(content.author_ids)
+    )
+    # The revision holds the story as it was when saved, before these relations changed.
+    reversion.add_to_revision(article)
 
 
 PREVIEW_SALT = "articles.preview"
