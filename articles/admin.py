@@ -294,13 +294,16 @@ class ArticleAdmin(PhotoChooserAdminMixin, VersionAdmin):
     def history_view(self, request, object_id, extra_context=None):
         article = self.viewable_story(request, object_id)
         versions = list(revisions.article_versions(article))
-        context = {
-            "versions": versions,
-            "newest": versions[0] if versions else None,
-            "previous": versions[1] if len(versions) > 1 else None,
+        context = self.revision_context(
+            request,
+            article,
+            title=f"History of “{article.headline}”",
+            versions=versions,
+            newest=versions[0] if versions else None,
+            previous=versions[1] if len(versions) > 1 else None,
             **(extra_context or {}),
-        }
-        return super().history_view(request, object_id, context)
+        )
+        return TemplateResponse(request, self.object_history_template, context)
 
     def compare_view(self, request, object_id):
         article = self.viewable_story(request, object_id)
@@ -341,16 +344,15 @@ class ArticleAdmin(PhotoChooserAdminMixin, VersionAdmin):
             if missing:
                 messages.warning(request, "Could not bring back: " + "; ".join(missing) + ".")
             return HttpResponseRedirect(reverse("admin:articles_article_change", args=[article.pk]))
+        content = revisions.version_content(version)
         context = self.revision_context(
             request,
             article,
             title=f"Restore an earlier version of “{article.headline}”",
             version=version,
             can_restore=can_restore,
-            missing=revisions.version_content(version).missing,
-            changes=revisions.compare(
-                revisions.current_content(article), revisions.version_content(version)
-            ),
+            missing=content.missing,
+            changes=revisions.compare(revisions.current_content(article), content),
         )
         return TemplateResponse(request, "admin/articles/article/restore.html", context)
 

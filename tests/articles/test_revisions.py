@@ -3,6 +3,8 @@
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from reversion.models import Version
 
 from articles.models import Article, ArticleAuthor
@@ -305,3 +307,20 @@ def test_only_editors_are_offered_recovery_of_deleted_stories(client, reporter, 
 
     assert "Recover deleted" not in reporter_list
     assert "Recover deleted articles" in editor_list
+
+
+def test_history_page_queries_do_not_grow_with_versions(client, editor):
+    """Guards the history page from loading each version's user or revision one by one."""
+    story = ArticleFactory()
+    client.force_login(editor)
+    save(client, story, headline="One")
+    save(client, story, headline="Two")
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(history_url(story)).status_code == 200
+    for number in range(6):
+        save(client, story, headline=f"Edit {number}")
+    with CaptureQueriesContext(connection) as many:
+        page = client.get(history_url(story))
+
+    assert page.content.decode().count('name="version_id1"') == 8
+    assert len(many) == len(few)
