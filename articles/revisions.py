@@ -2,18 +2,22 @@
 
 django-reversion stores each save as serialised rows; this module turns one version into
 the content an editor recognises (headline, standfirst, paragraphs, bylines, tags, photo)
-and marks what changed between two of them. Restoring lives in ``articles.services``.
+and marks what changed between two of them, or since a story was last imported.
+Restoring lives in ``articles.services``.
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from difflib import SequenceMatcher
 
 from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from reversion.models import Version
 
 from articles.html import html_to_text
+from articles.importer import ParsedStory
 from articles.models import Article, ArticleAuthor, Author, Tag
 from photos.models import Photo
 
@@ -208,3 +212,81 @@ def list_change(label: str, old: list[str], new: list[str]) -> Change:
         items += [format_html("<ins>{}</ins>", name) for name in new[new_start:new_end]]
     html = format_html_join(", ", "{}", ((item,) for item in items)) if items else "—"
     return Change(label, old != new, html)
+
+
+# Re-imports ---------------------------------------------------------------------------
+
+IMPORT_COMMENT = "Imported from "
+# What every re-import writes over; the section and the lead photo only when it sets them.
+OVERWRITTEN_FIELDS = ("headline", "body", "byline", "published_at")
+
+
+@dataclass(frozen=True)
+class EditSinceImport:
+    """The last change an editor made to an imported story: who, and when."""
+
+    article: Article
+    editor: str
+    edited_at: datetime
+
+    def describe(self, source: str) -> str:
+        """Return ``source: "headline" edited by <name> at <time>``, for the import's report."""
+        when = timezone.localtime(self.edited_at).strftime("%d %b %Y %H:%M %Z")
+        return f'{source}: "{self.article.headline}" edited by {self.editor} at {when}'
+
+
+class StoryEditedError(Exception):
+    """A re-import refused because the story was edited since it was last imported."""
+
+    def __init__(self, edit: EditSinceImport):
+        super().__init__(edit.describe(edit.article.import_key or str(edit.article.pk)))
+        self.edit = edit
+
+
+def overwritten_fields(story: ParsedStory, *, section, photo_path) -> list[str]:
+    """Return the fields (attribute names) importing ``story`` with these options replaces."""
+    return [
+        *OVERWRITTEN_FIELDS,
+        *(["section_id"] if section is not None or story.section_name else []),
+        *(["lead_photo_id"] if photo_path is not None else []),
+    ]
+
+
+def edit_since_import(article: Article, *, fields: list[str]) -> EditSinceImport | None:
+    """Return the last edit to ``fields`` of ``article`` since its last import, or None.
+
+    What the story holds now is compared with what the last import saved, as its revision
+    history records it: a save that changed none of ``fields`` (publishing it, adding a
+    tag) is no reason to refuse, and a change saved without a revision (from the shell)
+    is still found. The editor named is the author of the newest revision not made by an
+    import.
+    """
+    versions = list(article_versions(article))  # newest first
+    imported_at = next(
+        (index for index, version in enumerate(versions) if is_import(version.revision)), None
+    )
+    if imported_at is not None:
+        saved = versions[imported_at].field_dict
+        if all(getattr(article, name) == saved.get(name) for name in fields):
+            return None
+        since = versions[:imported_at]
+    else:
+        # No import on record (its history was pruned): any revision by a person counts.
+        since = versions
+    edits = [version.revision for version in since if not is_import(version.revision)]
+    if edits:
+        user = edits[0].user
+        editor = (user.get_full_name() or user.get_username()) if user else "someone unnamed"
+        return EditSinceImport(article=article, editor=editor, edited_at=edits[0].date_created)
+    if imported_at is None:
+        return None
+    return EditSinceImport(
+        article=article,
+        editor="someone outside the admin (no revision was recorded)",
+        edited_at=article.modified_at,
+    )
+
+
+def is_import(revision) -> bool:
+    """Return whether ``revision`` was saved by an import rather than by a person."""
+    return revision.user_id is None and revision.comment.startswith(IMPORT_COMMENT)

@@ -15,15 +15,16 @@ from django.utils.text import slugify
 from reversion.models import Version
 
 from accounts.permissions import require_permission
-from articles.importer import (
+from articles.importer import ParsedStory
+from articles.models import Article, ArticleAuthor, Section, unique_slug
+from articles.revisions import (
     IMPORT_COMMENT,
-    ParsedStory,
+    Content,
     StoryEditedError,
     edit_since_import,
     overwritten_fields,
+    version_content,
 )
-from articles.models import Article, ArticleAuthor, Section, unique_slug
-from articles.revisions import Content, version_content
 from photos.models import Photo, file_sha256
 from photos.services import photo_create_awaiting_file
 

@@ -6,8 +6,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from reversion.models import Version
 
-from articles.importer import StoryEditedError, StoryFormatError, decode_story, parse_story
+from articles.importer import StoryFormatError, decode_story, parse_story
 from articles.models import Article, Section
+from articles.revisions import StoryEditedError
 from articles.services import article_import
 from photos.models import Photo
 from tests.articles.admin_forms import change_url, form_data

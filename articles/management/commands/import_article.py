@@ -4,15 +4,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from articles.importer import (
-    StoryEditedError,
-    StoryFormatError,
-    decode_story,
-    edit_since_import,
-    overwritten_fields,
-    parse_story,
-)
+from articles.importer import StoryFormatError, decode_story, parse_story
 from articles.models import Article, Section
+from articles.revisions import StoryEditedError, edit_since_import, overwritten_fields
 from articles.services import article_import
 
 
