@@ -1,6 +1,7 @@
 """The second step of staff sign-in, setting up an authenticator, and recovery codes."""
 
 import base64
+from functools import wraps
 from io import BytesIO
 
 import qrcode
@@ -43,14 +44,21 @@ def with_next(url_name, next_url):
     return f"{reverse(url_name)}?{urlencode({'next': next_url})}"
 
 
+def second_step(request):
+    """Return whom this session's second step is for, where it leads, and whether it is done."""
+    user = two_factor.second_step_user(request)
+    next_url = two_factor.pending_next(request, request.GET.get("next"))
+    verified = user is not None and request.user == user and request.user.is_verified()
+    return user, next_url, verified
+
+
 @never_cache
 def verify(request):
     """Ask for the code from the authenticator app, or a recovery code."""
-    user = two_factor.second_step_user(request)
+    user, next_url, verified = second_step(request)
     if user is None:
         return redirect("admin:login")
-    next_url = two_factor.pending_next(request, request.GET.get("next"))
-    if request.user == user and request.user.is_verified():
+    if verified:
         return redirect(next_url)
     if not two_factor.needs_second_step(user):
         return redirect("admin:login")
@@ -102,11 +110,9 @@ def grouped(secret):
 @never_cache
 def enrol(request):
     """Set up an authenticator app: scan the code, confirm one code, get recovery codes."""
-    user = two_factor.second_step_user(request)
+    user, next_url, verified = second_step(request)
     if user is None:
         return redirect("admin:login")
-    next_url = two_factor.pending_next(request, request.GET.get("next"))
-    verified = request.user == user and request.user.is_verified()
     if two_factor.has_authenticator(user) and not verified:
         # Only a verified session may replace a second factor; anyone else proves
         # themselves with the one they have.
@@ -156,6 +162,7 @@ def recovery_codes(request):
 def verified_staff_required(view):
     """Let through only staff whose session has given every factor it needs."""
 
+    @wraps(view)
     @login_required
     def wrapped(request, *args, **kwargs):
         if not request.user.is_staff:
@@ -164,8 +171,6 @@ def verified_staff_required(view):
             return redirect(with_next("accounts:verify", request.get_full_path()))
         return view(request, *args, **kwargs)
 
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
     return wrapped
 
 
