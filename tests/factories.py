@@ -19,6 +19,9 @@ def image_bytes(*, width=640, height=360, format="JPEG", color=(120, 130, 140)):
     return buffer.getvalue()
 
 
+PASSWORD = "correct horse battery"  # every factory user's, for tests that log in with it
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
@@ -28,7 +31,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.org")
     is_staff = True
-    password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
     def role(self, create, extracted, **kwargs):

@@ -4,7 +4,8 @@ import re
 
 from django_otp.oath import totp
 
-PASSWORD = "correct horse battery"
+from tests.factories import PASSWORD
+
 LOGIN_URL = "/admin/login/"
 STORY_LIST = "/admin/articles/article/"
 

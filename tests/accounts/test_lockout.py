@@ -7,6 +7,7 @@ from axes.models import AccessAttempt
 from django.core.management import call_command
 
 from tests.accounts.signing_in import LOGIN_URL, STORY_LIST, sign_in, text_of
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -179,7 +180,7 @@ def test_a_forwarded_for_entry_that_is_no_address_counts_against_the_proxy(
 def test_a_rejected_next_address_leads_to_the_admin(client, editor):
     response = client.post(
         LOGIN_URL,
-        {"username": "ed", "password": "correct horse battery", "next": "https://evil.example/"},
+        {"username": "ed", "password": PASSWORD, "next": "https://evil.example/"},
     )
 
     assert response.status_code == 302
@@ -187,7 +188,7 @@ def test_a_rejected_next_address_leads_to_the_admin(client, editor):
 
 
 def test_a_missing_next_address_leads_to_the_admin(client, editor):
-    response = client.post(LOGIN_URL, {"username": "ed", "password": "correct horse battery"})
+    response = client.post(LOGIN_URL, {"username": "ed", "password": PASSWORD})
 
     assert response.status_code == 302
     assert response["Location"] == "/admin/"

@@ -12,7 +12,7 @@ from articles.revisions import StoryEditedError
 from articles.services import article_import
 from photos.models import Photo
 from tests.articles.admin_forms import change_url, form_data
-from tests.factories import SectionFactory, UserFactory, image_bytes
+from tests.factories import PASSWORD, SectionFactory, UserFactory, image_bytes
 
 SEED = Path(__file__).resolve().parents[2] / "newsroom" / "demo" / "000_b29aaeb6f4026fa3.txt"
 
@@ -227,7 +227,7 @@ def edit_in_admin(client, article, **fields):
 @pytest.fixture
 def desk_editor(client):
     editor = UserFactory(username="zeina", first_name="Zeina", last_name="Haddad", role="Editor")
-    assert client.login(username="zeina", password="correct horse battery")
+    assert client.login(username="zeina", password=PASSWORD)
     return editor
 
 

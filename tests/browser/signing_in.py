@@ -1,6 +1,6 @@
 """Sign staff in through the real admin login page, as a person types it."""
 
-PASSWORD = "correct horse battery"  # what tests.factories.UserFactory sets
+from tests.factories import PASSWORD
 
 
 def sign_in_with_password(page, base_url, username):

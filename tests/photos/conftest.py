@@ -1,7 +1,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 
 
 @pytest.fixture(autouse=True)
@@ -13,6 +13,13 @@ def fast_password_hashing(settings):
 @pytest.fixture
 def editor(db):
     return UserFactory(username="editor", role="Editor")
+
+
+@pytest.fixture
+def logged_in_editor(client, editor):
+    """Return the test client signed in as the editor through the login form's backends."""
+    assert client.login(username=editor.username, password=PASSWORD)
+    return client
 
 
 @pytest.fixture

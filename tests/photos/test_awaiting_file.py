@@ -17,15 +17,8 @@ from tests.photos.conftest import upload
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "correct horse battery"
 CHANGELIST = "admin:photos_photo_changelist"
 JSON_LD = re.compile(r'<script type="application/ld\+json">(.*?)</script>', re.S)
-
-
-@pytest.fixture
-def logged_in_editor(client, editor):
-    assert client.login(username=editor.username, password=PASSWORD)
-    return client
 
 
 @pytest.fixture

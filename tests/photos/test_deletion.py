@@ -10,14 +10,7 @@ from tests.factories import ArticleFactory, AuthorFactory, PhotoFactory, photo_w
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "correct horse battery"
 CHANGELIST = "admin:photos_photo_changelist"
-
-
-@pytest.fixture
-def logged_in_editor(client, editor):
-    assert client.login(username=editor.username, password=PASSWORD)
-    return client
 
 
 @pytest.fixture
