@@ -19,6 +19,7 @@ from django.utils.html import escape
 from articles.html import Edit, apply_edits, scan_tags
 from articles.models import Article, Author, Section
 from articles.structured_data import image_file
+from frontcache import keys as surrogate_keys
 from newsroom.models import SiteSettings
 
 FEED_ITEMS = 30
@@ -148,7 +149,12 @@ class LatestFeed(Feed):
         return reverse("articles:home")
 
     def items(self, obj):
+        surrogate_keys.add(self.listing_key(obj))
         return self.stories(obj).for_detail()[:FEED_ITEMS]
+
+    def listing_key(self, obj):
+        """Return the surrogate key of the listing this feed follows."""
+        return surrogate_keys.STORIES
 
     def stories(self, obj):
         """Return the public stories this feed lists, before eager loading and slicing."""
@@ -238,6 +244,9 @@ class SectionFeed(LatestFeed):
     def stories(self, obj):
         return super().stories(obj).filter(section=obj)
 
+    def listing_key(self, obj):
+        return surrogate_keys.section_stories(obj.pk)
+
 
 class AuthorFeed(LatestFeed):
     """The newest public stories bylined to one author; 404 for an unknown author."""
@@ -256,3 +265,6 @@ class AuthorFeed(LatestFeed):
 
     def stories(self, obj):
         return super().stories(obj).filter(bylines__author=obj)
+
+    def listing_key(self, obj):
+        return surrogate_keys.author_stories(obj.pk)

@@ -15,7 +15,10 @@ NAVIGATION_CACHE_KEY = "articles:navigation-sections"
 
 class SectionQuerySet(models.QuerySet):
     def navigation(self):
-        """Return the sections for the site navigation as a list, cached until one changes."""
+        """Return the sections for the site navigation as a list, cached until one changes.
+
+        ``frontcache.invalidation`` forgets the cached list when a section changes.
+        """
         sections = cache.get(NAVIGATION_CACHE_KEY)
         if sections is None:
             sections = list(self.all())
@@ -39,17 +42,8 @@ class Section(models.Model):
     def __str__(self):
         return self.name
 
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        cache.delete(NAVIGATION_CACHE_KEY)
-
     def get_absolute_url(self):
         return reverse("articles:section_detail", kwargs={"slug": self.slug})
-
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        cache.delete(NAVIGATION_CACHE_KEY)
-        return result
 
     @property
     def name_in_sentence(self):

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from articles.models import Article, Author, Section, Tag
+from frontcache import keys as surrogate_keys
 from newsroom.models import SiteSettings
 
 # Google News reads only stories published in the last two days, at most 1,000 of them.
@@ -129,6 +130,7 @@ def news_language(language_code):
 
 def news_sitemap(request):
     """Return the Google News sitemap of the stories published in the last two days."""
+    surrogate_keys.only(surrogate_keys.SITEMAPS)
     response = sitemap_views.sitemap(
         request, sitemaps={"news": NewsSitemap}, template_name="sitemaps/news.xml"
     )

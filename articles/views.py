@@ -15,6 +15,7 @@ from django.views.generic import DateDetailView, ListView, TemplateView
 from accounts import two_factor
 from articles.models import Article, ArticleRedirect, Author, Correction, Section, Tag
 from articles.services import article_for_preview_token
+from frontcache import keys as surrogate_keys
 
 LISTING_PAGE_SIZE = 20
 HOME_TOP_STORIES = 6
@@ -68,6 +69,7 @@ class HomeView(PublishedArticleMixin, TemplateView):
             (section, list(group))
             for section, group in groupby(by_section, key=attrgetter("section"))
         ]
+        surrogate_keys.add(surrogate_keys.STORIES)
         return super().get_context_data(lead=lead, top_stories=top, sections=sections, **kwargs)
 
 
@@ -88,6 +90,7 @@ class StoryListView(PublishedArticleMixin, ListView):
 class SectionView(StoryListView):
     def get(self, request, *args, **kwargs):
         self.section = get_object_or_404(Section, slug=kwargs["slug"])
+        surrogate_keys.add(surrogate_keys.section_stories(self.section.pk))
         return super().get(request, *args, **kwargs)
 
     def filter_stories(self, stories):
@@ -106,6 +109,7 @@ class SectionView(StoryListView):
 class TagView(StoryListView):
     def get(self, request, *args, **kwargs):
         self.tag = get_object_or_404(Tag, slug=kwargs["slug"])
+        surrogate_keys.add(surrogate_keys.tag_stories(self.tag.pk))
         return super().get(request, *args, **kwargs)
 
     def filter_stories(self, stories):
@@ -120,6 +124,7 @@ class AuthorView(StoryListView):
 
     def get(self, request, *args, **kwargs):
         self.author = get_object_or_404(Author.objects.select_related("photo"), slug=kwargs["slug"])
+        surrogate_keys.add(surrogate_keys.author_stories(self.author.pk))
         return super().get(request, *args, **kwargs)
 
     def filter_stories(self, stories):
@@ -142,6 +147,7 @@ class CorrectionListView(ListView):
     template_name = "articles/correction_list.html"
 
     def get_queryset(self):
+        surrogate_keys.add(surrogate_keys.CORRECTIONS)
         return (
             Correction.objects.filter(article__in=Article.objects.published())
             .select_related("article", "article__section")

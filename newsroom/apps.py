@@ -8,9 +8,19 @@ class NewsroomConfig(AppConfig):
     default = True
 
     def ready(self):
-        from newsroom.page_cache import connect_invalidation
+        from django.db.models.signals import post_delete, post_save
 
-        connect_invalidation()
+        from frontcache.invalidation import site_changed
+        from newsroom.models import SITE_SETTINGS_CACHE_KEY, SiteSettings
+
+        def settings_changed(**kwargs):
+            if not kwargs.get("raw"):
+                site_changed(cache_keys=[SITE_SETTINGS_CACHE_KEY])
+
+        post_save.connect(settings_changed, sender=SiteSettings, dispatch_uid="site-settings-saved")
+        post_delete.connect(
+            settings_changed, sender=SiteSettings, dispatch_uid="site-settings-deleted"
+        )
 
 
 class NewsroomAdminConfig(admin_apps.AdminConfig):

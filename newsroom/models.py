@@ -33,16 +33,13 @@ class SiteSettings(models.Model):
     def save(self, *args, **kwargs):
         self.pk = 1
         super().save(*args, **kwargs)
-        cache.delete(SITE_SETTINGS_CACHE_KEY)
-
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        cache.delete(SITE_SETTINGS_CACHE_KEY)
-        return result
 
     @classmethod
     def load(cls):
-        """Return the site settings, from the cache when possible, creating the row if needed."""
+        """Return the site settings, from the cache when possible, creating the row if needed.
+
+        ``frontcache.invalidation`` forgets the cached copy when the settings change.
+        """
         site_settings = cache.get(SITE_SETTINGS_CACHE_KEY)
         if site_settings is None:
             site_settings, _ = cls.objects.get_or_create(pk=1)

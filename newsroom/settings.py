@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "newsroom",
+    "frontcache",
     "accounts",
     "articles",
     "photos",
@@ -75,7 +76,7 @@ MIDDLEWARE = [
     "newsroom.middleware.NulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
-    "newsroom.page_cache.PageCacheMiddleware",
+    "frontcache.middleware.SurrogateKeyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -144,7 +145,10 @@ if os.environ.get("TEST_DATABASE_NAME"):
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache: Redis when CACHE_URL is given, local memory otherwise.
+# Cache: Redis when CACHE_URL is given. Without it, files under var/cache in production,
+# which every worker on the machine shares (a per-process cache would let one worker
+# keep showing a section or setting another has changed), and local memory for
+# development and tests (CACHE_URL=locmem://), where there is one process.
 CACHE_URL = os.environ.get("CACHE_URL", "")
 if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {
@@ -154,18 +158,51 @@ if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "newsroom"),
         }
     }
-elif CACHE_URL:
-    raise ImproperlyConfigured(
-        f"CACHE_URL must start with redis://, rediss:// or unix://, not {CACHE_URL!r}."
-    )
-else:
+elif CACHE_URL == "locmem://" or (not CACHE_URL and DEBUG):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+elif not CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ.get("CACHE_DIR", str(BASE_DIR / "var" / "cache")),
+        }
+    }
+else:
+    raise ImproperlyConfigured(
+        "CACHE_URL must start with redis://, rediss:// or unix://, or be locmem://, "
+        f"not {CACHE_URL!r}."
+    )
 
-# Whole pages for anonymous readers (newsroom/page_cache.py). PAGE_CACHE_SECONDS=0 turns
-# the server-side cache off; the Cache-Control header for CDNs and browsers stays.
-PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600"))
-PAGE_CACHE_MAX_AGE = int(os.environ.get("PAGE_CACHE_MAX_AGE", "60"))
-PAGE_CACHE_STALE_WHILE_REVALIDATE = int(os.environ.get("PAGE_CACHE_STALE_WHILE_REVALIDATE", "300"))
+# The front cache (frontcache/, deploy/varnish/newsroom.vcl). Public pages carry surrogate
+# keys; every change purges exactly the pages that show it, at each Varnish in
+# VARNISH_URLS and at the CDN named by CDN_PURGE.
+VARNISH_URLS = env_list("VARNISH_URLS")
+FRONT_CACHE_SECONDS = int(os.environ.get("FRONT_CACHE_SECONDS", "86400"))
+FRONT_CACHE_STALE_WHILE_REVALIDATE = int(
+    os.environ.get("FRONT_CACHE_STALE_WHILE_REVALIDATE", "30")
+)
+FRONT_CACHE_STALE_IF_ERROR = int(os.environ.get("FRONT_CACHE_STALE_IF_ERROR", "86400"))
+BROWSER_CACHE_SECONDS = int(os.environ.get("BROWSER_CACHE_SECONDS", "60"))
+SURROGATE_KEY_HEADER = os.environ.get("SURROGATE_KEY_HEADER", "").strip()
+CDN_PURGE = os.environ.get("CDN_PURGE", "").strip().lower()
+if CDN_PURGE not in {"", "fastly", "cloudflare"}:
+    raise ImproperlyConfigured(f"CDN_PURGE must be fastly, cloudflare or empty, not {CDN_PURGE!r}.")
+FASTLY_API_URL = os.environ.get("FASTLY_API_URL", "https://api.fastly.com")
+FASTLY_API_TOKEN = os.environ.get("FASTLY_API_TOKEN", "")
+FASTLY_SERVICE_ID = os.environ.get("FASTLY_SERVICE_ID", "")
+CLOUDFLARE_API_URL = os.environ.get("CLOUDFLARE_API_URL", "https://api.cloudflare.com/client/v4")
+CLOUDFLARE_API_TOKEN = os.environ.get("CLOUDFLARE_API_TOKEN", "")
+CLOUDFLARE_ZONE_ID = os.environ.get("CLOUDFLARE_ZONE_ID", "")
+CDN_PURGE_NEEDS = {
+    "fastly": ["FASTLY_API_TOKEN", "FASTLY_SERVICE_ID"],
+    "cloudflare": ["CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ZONE_ID"],
+}.get(CDN_PURGE, [])
+if missing := [name for name in CDN_PURGE_NEEDS if not globals()[name]]:
+    raise ImproperlyConfigured(f"CDN_PURGE={CDN_PURGE} needs {' and '.join(missing)}.")
+PURGE_TIMEOUT = float(os.environ.get("PURGE_TIMEOUT", "0.5"))
+CDN_PURGE_TIMEOUT = float(os.environ.get("CDN_PURGE_TIMEOUT", "10"))
+PURGE_RETRY_ATTEMPTS = int(os.environ.get("PURGE_RETRY_ATTEMPTS", "16"))
+PURGE_RETRY_MAX_SECONDS = int(os.environ.get("PURGE_RETRY_MAX_SECONDS", "300"))
 
 # django-axes refuses a locked-out username or address before any password is checked.
 AUTHENTICATION_BACKENDS = [

@@ -60,10 +60,8 @@ os.environ.setdefault("STATIC_ROOT", tempfile.mkdtemp(prefix="newsroom-test-stat
 os.environ.setdefault("TASKS_BACKEND", "immediate")
 # Staff sign in with a password alone unless a test asks for two-factor (tests/accounts).
 os.environ.setdefault("STAFF_2FA", "off")
-# Query-count tests measure the work behind a page, so the page cache is off unless a
-# test turns it on (tests/articles/test_caching.py).
-os.environ.setdefault("PAGE_CACHE_SECONDS", "0")
-os.environ.pop("CACHE_URL", None)
+# One process: local memory is a shared cache here.
+os.environ["CACHE_URL"] = "locmem://"
 DATABASE_CHOICE = choose_database()
 # One test database per run, so that two checkouts (or two people) testing at once on
 # the same PostgreSQL server do not drop each other's database mid-run.

@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw
 from articles.html import sanitize_html
 from articles.models import Article, ArticleAuthor, Author, Correction, Section, Tag
 from articles.search import update_search_vectors
-from newsroom.page_cache import bump_generation
+from frontcache.invalidation import site_changed
 from photos.models import Photo
 from photos.services import photo_build_renditions
 
@@ -335,8 +335,8 @@ class Command(BaseCommand):
                 stories, section_list, author_list, tag_list, photo_list
             )
             self.fill_search_vectors(story_ids)
-            # bulk_create sends no signals: start a fresh page-cache generation by hand.
-            transaction.on_commit(bump_generation)
+            # bulk_create sends no signals: new stories touch every listing, so purge all.
+            site_changed()
         self.stdout.write(
             f"Generated {stories} stories, {len(section_list)} sections, {len(author_list)} "
             f"authors, {len(tag_list)} tags and {len(photo_list)} photos "

@@ -1,0 +1,290 @@
+"""Which pages a change touches: the one place that decides, for every process that writes.
+
+Signals on stories, bylines, tags, authors, corrections, photos, sections and the site
+settings note what changed, with the state before the change. When the transaction
+commits, the story's state after it is read once, and the surrogate keys of both states
+are purged: a story moved from one section to another purges both section listings, a
+tag removed purges that tag's page. A story that leaves the site (withdrawn, unpublished,
+put back to a later time, deleted) and a deleted photo are purged *hard*: the cached copy
+is gone at once, never served stale. Everything else is a soft purge: readers get the
+stale copy for the few milliseconds it takes to render the fresh one.
+
+``QuerySet.update()`` and ``bulk_create()`` send no signals; code that changes what
+readers see with them calls ``articles_changing()`` (or ``rows_changed()``) itself.
+Drafts nobody has seen purge nothing, so writing a story costs the front cache nothing.
+"""
+
+import threading
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
+from django.utils import timezone
+
+from frontcache import keys, purge
+
+
+@dataclass
+class StoryState:
+    status: str
+    published_at: object
+    section_id: int | None
+    featured: bool
+    slug: str
+    updated_at: object
+    tag_ids: frozenset = field(default_factory=frozenset)
+    author_ids: frozenset = field(default_factory=frozenset)
+
+    def is_public(self, now):
+        return self.status == "published" and self.published_at is not None and (
+            self.published_at <= now
+        )
+
+    def was_seen(self, now):
+        """Return whether any page may show this state (public, or a withdrawn story's 410)."""
+        return self.is_public(now) or self.status == "withdrawn"
+
+    def listing_keys(self):
+        return {
+            keys.STORIES,
+            keys.SITEMAPS,
+            keys.CORRECTIONS,
+            *([keys.section_stories(self.section_id)] if self.section_id else []),
+            *(keys.tag_stories(pk) for pk in self.tag_ids),
+            *(keys.author_stories(pk) for pk in self.author_ids),
+        }
+
+
+class Pending(threading.local):
+    """What this thread changed since its last purge: story states before, and plain keys."""
+
+    def __init__(self):
+        self.stories = {}  # pk → StoryState before the change, or None for a new story
+        self.soft = set()
+        self.hard = set()
+        self.cache_keys = set()
+
+
+pending = Pending()
+
+
+def story_states(pks):
+    """Return {pk: StoryState} for the stories ``pks`` as the database has them now."""
+    from articles.models import Article, ArticleAuthor
+
+    states = {
+        row["pk"]: StoryState(**{name: value for name, value in row.items() if name != "pk"})
+        for row in Article.objects.filter(pk__in=pks).values(
+            "pk", "status", "published_at", "section_id", "featured", "slug", "updated_at"
+        )
+    }
+    tags, authors = {}, {}
+    for article_id, tag_id in Article.tags.through.objects.filter(article_id__in=states).values_list(
+        "article_id", "tag_id"
+    ):
+        tags.setdefault(article_id, set()).add(tag_id)
+    for article_id, author_id in ArticleAuthor.objects.filter(article_id__in=states).values_list(
+        "article_id", "author_id"
+    ):
+        authors.setdefault(article_id, set()).add(author_id)
+    for pk, state in states.items():
+        state.tag_ids = frozenset(tags.get(pk, ()))
+        state.author_ids = frozenset(authors.get(pk, ()))
+    return states
+
+
+def articles_changing(pks):
+    """Note stories about to change (call before the change), to purge what they show on commit."""
+    new = [pk for pk in pks if pk is not None and pk not in pending.stories]
+    if new:
+        before = story_states(new)
+        for pk in new:
+            pending.stories[pk] = before.get(pk)
+    schedule_flush()
+
+
+def rows_changed(*page_keys, hard=False, cache_keys=()):
+    """Purge ``page_keys`` (and forget ``cache_keys`` in the Django cache) once committed."""
+    (pending.hard if hard else pending.soft).update(page_keys)
+    pending.cache_keys.update(cache_keys)
+    schedule_flush()
+
+
+def site_changed(*, cache_keys=()):
+    """Something every page shows changed (site settings, the sections in the navigation)."""
+    rows_changed(keys.SITE, cache_keys=cache_keys)
+
+
+def schedule_flush():
+    # Registered on every change: the first callback after the commit does the work and
+    # the rest find nothing left. Outside a transaction it runs at once.
+    transaction.on_commit(flush, robust=True)
+
+
+def story_keys(pk, before, after, now):
+    """Return (soft, hard) keys for story ``pk`` changing from ``before`` to ``after``."""
+    was = before is not None and before.was_seen(now)
+    is_ = after is not None and after.was_seen(now)
+    if not was and not is_:
+        return set(), set()
+    was_public = before is not None and before.is_public(now)
+    is_public = after is not None and after.is_public(now)
+    soft, hard = {keys.article(pk)}, set()
+    if was_public != is_public:
+        soft |= (before.listing_keys() if was_public else set()) | (
+            after.listing_keys() if is_public else set()
+        )
+        if was_public:
+            # Gone from the site: no reader may get the cached copy, not even once.
+            hard.add(keys.article(pk))
+            soft.discard(keys.article(pk))
+    elif is_public:
+        soft.add(keys.SITEMAPS)
+        if (before.section_id, before.published_at, before.featured) != (
+            after.section_id,
+            after.published_at,
+            after.featured,
+        ):
+            soft |= before.listing_keys() | after.listing_keys()
+        soft |= {keys.tag_stories(pk) for pk in before.tag_ids ^ after.tag_ids}
+        soft |= {keys.author_stories(pk) for pk in before.author_ids ^ after.author_ids}
+    return soft, hard
+
+
+def flush():
+    """Purge everything this thread noted; called after commit."""
+    stories, soft, hard, cache_keys = (
+        pending.stories,
+        pending.soft,
+        pending.hard,
+        pending.cache_keys,
+    )
+    if not (stories or soft or hard or cache_keys):
+        return
+    pending.stories, pending.soft, pending.hard, pending.cache_keys = {}, set(), set(), set()
+    if stories:
+        from frontcache.middleware import refresh_next_publication
+
+        refresh_next_publication()
+        now = timezone.now()
+        after = story_states(list(stories))
+        for pk, before in stories.items():
+            story_soft, story_hard = story_keys(pk, before, after.get(pk), now)
+            soft |= story_soft
+            hard |= story_hard
+    if cache_keys:
+        cache.delete_many(list(cache_keys))
+    purge.purge(soft - hard, hard=False)
+    purge.purge(hard, hard=True)
+
+
+# Receivers. Each notes the change; ``flush`` decides after the commit.
+
+
+def article_saving(sender, instance, raw=False, **kwargs):
+    if raw:
+        return
+    if instance.pk is None:
+        instance._frontcache_new = True  # nothing was shown before; ``article_saved`` notes it
+    else:
+        articles_changing([instance.pk])
+
+
+def article_saved(sender, instance, raw=False, **kwargs):
+    if raw:
+        return
+    if instance.__dict__.pop("_frontcache_new", False):
+        pending.stories.setdefault(instance.pk, None)
+    schedule_flush()
+
+
+def article_deleting(sender, instance, **kwargs):
+    articles_changing([instance.pk])
+
+
+def related_to_story_changing(sender, instance, **kwargs):
+    """A byline or correction is saved or deleted: its story's pages change."""
+    if not kwargs.get("raw"):
+        articles_changing([instance.article_id])
+        if sender._meta.model_name == "correction":
+            rows_changed(keys.CORRECTIONS)
+
+
+def story_tags_changing(sender, instance, action, reverse, pk_set, **kwargs):
+    if not action.startswith("pre_"):
+        return
+    if not reverse:
+        articles_changing([instance.pk])
+    elif action == "pre_clear":
+        articles_changing(list(instance.articles.values_list("pk", flat=True)))
+    else:
+        articles_changing(list(pk_set or ()))
+
+
+def tag_changed(sender, instance, **kwargs):
+    if not kwargs.get("raw"):
+        rows_changed(keys.tag(instance.pk), keys.tag_stories(instance.pk))
+
+
+def author_changed(sender, instance, **kwargs):
+    if not kwargs.get("raw"):
+        rows_changed(keys.author(instance.pk), keys.author_stories(instance.pk))
+
+
+def tag_deleting(sender, instance, **kwargs):
+    # The links go without an m2m_changed signal.
+    articles_changing(list(instance.articles.values_list("pk", flat=True)))
+    rows_changed(keys.tag(instance.pk), keys.tag_stories(instance.pk), hard=True)
+
+
+def photo_changed(sender, instance, **kwargs):
+    if not kwargs.get("raw"):
+        rows_changed(keys.photo(instance.pk))
+
+
+def photo_deleted(sender, instance, **kwargs):
+    rows_changed(keys.photo(instance.pk), hard=True)
+
+
+def renditions_ready(sender, photo_id, **kwargs):
+    rows_changed(keys.photo(photo_id))
+
+
+def section_changed(sender, instance, **kwargs):
+    from articles.models import NAVIGATION_CACHE_KEY
+
+    if not kwargs.get("raw"):
+        site_changed(cache_keys=[NAVIGATION_CACHE_KEY])
+
+
+def connect():
+    from articles.models import Article, ArticleAuthor, Author, Correction, Section, Tag
+    from photos.models import Photo
+    from photos.signals import renditions_ready as renditions_ready_signal
+
+    receivers = [
+        (pre_save, "pre_save", article_saving, Article),
+        (post_save, "post_save", article_saved, Article),
+        (pre_delete, "pre_delete", article_deleting, Article),
+        (pre_save, "pre_save", related_to_story_changing, ArticleAuthor),
+        (pre_delete, "pre_delete", related_to_story_changing, ArticleAuthor),
+        (pre_save, "pre_save", related_to_story_changing, Correction),
+        (pre_delete, "pre_delete", related_to_story_changing, Correction),
+        (m2m_changed, "m2m_changed", story_tags_changing, Article.tags.through),
+        (post_save, "post_save", tag_changed, Tag),
+        (pre_delete, "pre_delete", tag_deleting, Tag),
+        (post_save, "post_save", author_changed, Author),
+        (post_delete, "post_delete", author_changed, Author),
+        (post_save, "post_save", photo_changed, Photo),
+        (post_delete, "post_delete", photo_deleted, Photo),
+        (post_save, "post_save", section_changed, Section),
+        (post_delete, "post_delete", section_changed, Section),
+    ]
+    for signal, signal_name, receiver, sender in receivers:
+        signal.connect(
+            receiver,
+            sender=sender,
+            dispatch_uid=f"frontcache-{signal_name}-{sender._meta.label_lower}",
+        )
+    renditions_ready_signal.connect(renditions_ready, dispatch_uid="frontcache-renditions-ready")

@@ -1,0 +1,37 @@
+"""Purges that could not go out at once: a CDN's API, or a front that did not answer.
+
+Retried with a doubling delay (2 s, 4 s … at most ``PURGE_RETRY_MAX_SECONDS`` apart) for
+``PURGE_RETRY_ATTEMPTS`` attempts, by the task worker (``manage.py db_worker``).
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django_tasks import default_task_backend, task
+
+from frontcache import purge
+
+logger = logging.getLogger(__name__)
+
+
+@task(queue_name="default")
+def purge_later(backend_name: str, keys: list[str], hard: bool, attempt: int) -> bool:
+    backend = purge.backend_named(backend_name)
+    if backend is None:
+        logger.warning("Purge of %s dropped: %s is no longer configured.", keys, backend_name)
+        return False
+    try:
+        backend.send(keys, hard=hard)
+    except purge.PurgeFailed as error:
+        if attempt >= settings.PURGE_RETRY_ATTEMPTS or not default_task_backend.supports_defer:
+            logger.error("Purge of %s at %s abandoned: %s", keys, backend_name, error)
+            return False
+        delay = min(2**attempt, settings.PURGE_RETRY_MAX_SECONDS)
+        logger.warning("Purge at %s failed (%s); retrying in %s s.", backend_name, error, delay)
+        purge_later.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(
+            backend_name, keys, hard, attempt + 1
+        )
+        return False
+    return True
