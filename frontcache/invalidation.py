@@ -37,8 +37,10 @@ class StoryState:
     author_ids: frozenset = field(default_factory=frozenset)
 
     def is_public(self, now):
-        return self.status == "published" and self.published_at is not None and (
-            self.published_at <= now
+        return (
+            self.status == "published"
+            and self.published_at is not None
+            and (self.published_at <= now)
         )
 
     def was_seen(self, now):
@@ -80,9 +82,8 @@ def story_states(pks):
         )
     }
     tags, authors = {}, {}
-    for article_id, tag_id in Article.tags.through.objects.filter(article_id__in=states).values_list(
-        "article_id", "tag_id"
-    ):
+    links = Article.tags.through.objects.filter(article_id__in=states)
+    for article_id, tag_id in links.values_list("article_id", "tag_id"):
         tags.setdefault(article_id, set()).add(tag_id)
     for article_id, author_id in ArticleAuthor.objects.filter(article_id__in=states).values_list(
         "article_id", "author_id"

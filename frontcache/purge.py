@@ -155,5 +155,5 @@ def purge(keys, *, hard):
         try:
             backend.send(keys, hard=hard)
         except PurgeFailed as error:
-            logger.warning("Purge of %s at %s failed, retrying later: %s", keys, backend.name, error)
+            logger.warning("Purge at %s failed, retrying later: %s", backend.name, error)
             purge_later.enqueue(backend.name, sorted(keys), hard, 1)
