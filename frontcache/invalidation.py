@@ -10,7 +10,8 @@ is gone at once, never served stale. Everything else is a soft purge: readers ge
 stale copy for the few milliseconds it takes to render the fresh one.
 
 ``QuerySet.update()`` and ``bulk_create()`` send no signals; code that changes what
-readers see with them calls ``articles_changing()`` (or ``rows_changed()``) itself.
+readers see with them calls ``articles_changing(pks)`` before and ``articles_changed()``
+after (or ``rows_changed()``) itself.
 Drafts nobody has seen purge nothing, so writing a story costs the front cache nothing.
 """
 
@@ -58,17 +59,65 @@ class StoryState:
         }
 
 
-class Pending(threading.local):
-    """What this thread changed since its last purge: story states before, and plain keys."""
+class Batch:
+    """What one transaction changed: story states before the change, and plain keys."""
 
     def __init__(self):
         self.stories = {}  # pk → StoryState before the change, or None for a new story
         self.soft = set()
         self.hard = set()
         self.cache_keys = set()
+        self.scheduled = False
+        self.done = False
+
+    def is_open(self):
+        """Return whether changes still belong here: not purged, and not rolled back."""
+        if self.done:
+            return False
+        if not self.scheduled:
+            return True
+        connection = transaction.get_connection()
+        return any(callback == self.flush for _, callback, _ in connection.run_on_commit)
+
+    def schedule(self):
+        if not self.scheduled:
+            self.scheduled = True
+            # At once outside a transaction; after the commit inside one; never after a
+            # rollback, which discards the callback (``is_open`` then starts a new batch).
+            transaction.on_commit(self.flush, robust=True)
+
+    def flush(self):
+        self.done = True
+        soft, hard = set(self.soft), set(self.hard)
+        cache_keys = set(self.cache_keys)
+        if self.stories:
+            from frontcache.middleware import refresh_next_publication
+
+            refresh_next_publication()
+            now = timezone.now()
+            after = story_states(list(self.stories))
+            for pk, before in self.stories.items():
+                story_soft, story_hard = story_keys(pk, before, after.get(pk), now)
+                soft |= story_soft
+                hard |= story_hard
+        if cache_keys:
+            cache.delete_many(list(cache_keys))
+        purge.purge(soft - hard, hard=False)
+        purge.purge(hard, hard=True)
 
 
-pending = Pending()
+class Current(threading.local):
+    batch = None
+
+
+current = Current()
+
+
+def batch():
+    """Return the batch of the transaction in progress on this thread."""
+    if current.batch is None or not current.batch.is_open():
+        current.batch = Batch()
+    return current.batch
 
 
 def story_states(pks):
@@ -96,31 +145,34 @@ def story_states(pks):
 
 
 def articles_changing(pks):
-    """Note stories about to change (call before the change), to purge what they show on commit."""
-    new = [pk for pk in pks if pk is not None and pk not in pending.stories]
+    """Note stories about to change (call before the change); ``articles_changed`` after it."""
+    current_batch = batch()
+    new = [pk for pk in pks if pk is not None and pk not in current_batch.stories]
     if new:
         before = story_states(new)
         for pk in new:
-            pending.stories[pk] = before.get(pk)
-    schedule_flush()
+            current_batch.stories[pk] = before.get(pk)
+
+
+def articles_changed(pks=()):
+    """Purge what the noted stories (and ``pks``, new ones) show, once committed."""
+    current_batch = batch()
+    for pk in pks:
+        current_batch.stories.setdefault(pk, None)
+    current_batch.schedule()
 
 
 def rows_changed(*page_keys, hard=False, cache_keys=()):
     """Purge ``page_keys`` (and forget ``cache_keys`` in the Django cache) once committed."""
-    (pending.hard if hard else pending.soft).update(page_keys)
-    pending.cache_keys.update(cache_keys)
-    schedule_flush()
+    current_batch = batch()
+    (current_batch.hard if hard else current_batch.soft).update(page_keys)
+    current_batch.cache_keys.update(cache_keys)
+    current_batch.schedule()
 
 
 def site_changed(*, cache_keys=()):
     """Something every page shows changed (site settings, the sections in the navigation)."""
     rows_changed(keys.SITE, cache_keys=cache_keys)
-
-
-def schedule_flush():
-    # Registered on every change: the first callback after the commit does the work and
-    # the rest find nothing left. Outside a transaction it runs at once.
-    transaction.on_commit(flush, robust=True)
 
 
 def story_keys(pk, before, after, now):
@@ -153,69 +205,38 @@ def story_keys(pk, before, after, now):
     return soft, hard
 
 
-def flush():
-    """Purge everything this thread noted; called after commit."""
-    stories, soft, hard, cache_keys = (
-        pending.stories,
-        pending.soft,
-        pending.hard,
-        pending.cache_keys,
-    )
-    if not (stories or soft or hard or cache_keys):
-        return
-    pending.stories, pending.soft, pending.hard, pending.cache_keys = {}, set(), set(), set()
-    if stories:
-        from frontcache.middleware import refresh_next_publication
-
-        refresh_next_publication()
-        now = timezone.now()
-        after = story_states(list(stories))
-        for pk, before in stories.items():
-            story_soft, story_hard = story_keys(pk, before, after.get(pk), now)
-            soft |= story_soft
-            hard |= story_hard
-    if cache_keys:
-        cache.delete_many(list(cache_keys))
-    purge.purge(soft - hard, hard=False)
-    purge.purge(hard, hard=True)
-
-
-# Receivers. Each notes the change; ``flush`` decides after the commit.
+# Receivers. "Before" receivers note the state before a change (and schedule nothing: a
+# model's save() outside a transaction commits only after pre_save); "after" receivers
+# schedule the purge, which ``Batch.flush`` decides once committed.
 
 
 def article_saving(sender, instance, raw=False, **kwargs):
-    if raw:
-        return
-    if instance.pk is None:
-        instance._frontcache_new = True  # nothing was shown before; ``article_saved`` notes it
-    else:
+    if not raw and instance.pk is not None:
         articles_changing([instance.pk])
 
 
 def article_saved(sender, instance, raw=False, **kwargs):
-    if raw:
-        return
-    if instance.__dict__.pop("_frontcache_new", False):
-        pending.stories.setdefault(instance.pk, None)
-    schedule_flush()
+    if not raw:
+        articles_changed([instance.pk])
 
 
-def article_deleting(sender, instance, **kwargs):
-    articles_changing([instance.pk])
-
-
-def related_to_story_changing(sender, instance, **kwargs):
-    """A byline or correction is saved or deleted: its story's pages change."""
-    if not kwargs.get("raw"):
+def story_row_changing(sender, instance, raw=False, **kwargs):
+    """A byline or correction is about to be saved or deleted: note its story."""
+    if not raw:
         articles_changing([instance.article_id])
+
+
+def story_row_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        articles_changed()
         if sender._meta.model_name == "correction":
             rows_changed(keys.CORRECTIONS)
 
 
 def story_tags_changing(sender, instance, action, reverse, pk_set, **kwargs):
-    if not action.startswith("pre_"):
-        return
-    if not reverse:
+    if action.startswith("post_"):
+        articles_changed()
+    elif not reverse:
         articles_changing([instance.pk])
     elif action == "pre_clear":
         articles_changing(list(instance.articles.values_list("pk", flat=True)))
@@ -223,39 +244,38 @@ def story_tags_changing(sender, instance, action, reverse, pk_set, **kwargs):
         articles_changing(list(pk_set or ()))
 
 
-def tag_changed(sender, instance, **kwargs):
-    if not kwargs.get("raw"):
-        rows_changed(keys.tag(instance.pk), keys.tag_stories(instance.pk))
-
-
-def author_changed(sender, instance, **kwargs):
-    if not kwargs.get("raw"):
-        rows_changed(keys.author(instance.pk), keys.author_stories(instance.pk))
-
-
 def tag_deleting(sender, instance, **kwargs):
-    # The links go without an m2m_changed signal.
+    # Its links to stories go without an m2m_changed signal.
     articles_changing(list(instance.articles.values_list("pk", flat=True)))
-    rows_changed(keys.tag(instance.pk), keys.tag_stories(instance.pk), hard=True)
 
 
-def photo_changed(sender, instance, **kwargs):
-    if not kwargs.get("raw"):
-        rows_changed(keys.photo(instance.pk))
+def tag_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        deleted = kwargs.get("signal") is post_delete
+        rows_changed(keys.tag(instance.pk), keys.tag_stories(instance.pk), hard=deleted)
+        articles_changed()
 
 
-def photo_deleted(sender, instance, **kwargs):
-    rows_changed(keys.photo(instance.pk), hard=True)
+def author_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        deleted = kwargs.get("signal") is post_delete
+        rows_changed(keys.author(instance.pk), keys.author_stories(instance.pk), hard=deleted)
+
+
+def photo_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        # A deleted photo (a rights problem, say) leaves every page at once.
+        rows_changed(keys.photo(instance.pk), hard=kwargs.get("signal") is post_delete)
 
 
 def renditions_ready(sender, photo_id, **kwargs):
     rows_changed(keys.photo(photo_id))
 
 
-def section_changed(sender, instance, **kwargs):
+def section_changed(sender, instance, raw=False, **kwargs):
     from articles.models import NAVIGATION_CACHE_KEY
 
-    if not kwargs.get("raw"):
+    if not raw:
         site_changed(cache_keys=[NAVIGATION_CACHE_KEY])
 
 
@@ -267,21 +287,26 @@ def connect():
     receivers = [
         (pre_save, "pre_save", article_saving, Article),
         (post_save, "post_save", article_saved, Article),
-        (pre_delete, "pre_delete", article_deleting, Article),
-        (pre_save, "pre_save", related_to_story_changing, ArticleAuthor),
-        (pre_delete, "pre_delete", related_to_story_changing, ArticleAuthor),
-        (pre_save, "pre_save", related_to_story_changing, Correction),
-        (pre_delete, "pre_delete", related_to_story_changing, Correction),
+        (pre_delete, "pre_delete", article_saving, Article),
+        (post_delete, "post_delete", article_saved, Article),
         (m2m_changed, "m2m_changed", story_tags_changing, Article.tags.through),
-        (post_save, "post_save", tag_changed, Tag),
         (pre_delete, "pre_delete", tag_deleting, Tag),
+        (post_save, "post_save", tag_changed, Tag),
+        (post_delete, "post_delete", tag_changed, Tag),
         (post_save, "post_save", author_changed, Author),
         (post_delete, "post_delete", author_changed, Author),
         (post_save, "post_save", photo_changed, Photo),
-        (post_delete, "post_delete", photo_deleted, Photo),
+        (post_delete, "post_delete", photo_changed, Photo),
         (post_save, "post_save", section_changed, Section),
         (post_delete, "post_delete", section_changed, Section),
     ]
+    for model in (ArticleAuthor, Correction):
+        receivers += [
+            (pre_save, "pre_save", story_row_changing, model),
+            (pre_delete, "pre_delete", story_row_changing, model),
+            (post_save, "post_save", story_row_changed, model),
+            (post_delete, "post_delete", story_row_changed, model),
+        ]
     for signal, signal_name, receiver, sender in receivers:
         signal.connect(
             receiver,
