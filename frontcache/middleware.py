@@ -19,6 +19,7 @@ private, so no shared cache keeps it.
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models.signals import post_init
+from django.http import FileResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
@@ -121,7 +122,8 @@ class SurrogateKeyMiddleware:
         cache_control = response.get("Cache-Control", "")
         return (
             response.status_code in CACHEABLE_STATUSES
-            and not response.streaming
+            # Uploaded photos stream from disk; other streams are built per request.
+            and (not response.streaming or isinstance(response, FileResponse))
             and not response.cookies
             and "private" not in cache_control
             and "no-cache" not in cache_control

@@ -2,11 +2,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path, re_path
-from django.views.static import serve
 
 from articles import sitemaps
 from frontcache.keys import SITEMAPS, tagged_only
 from newsroom import views
+from photos.views import media_file
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -36,6 +36,4 @@ if settings.SERVE_MEDIA:
     # Uploaded media straight from Django, for a single small server; a fleet puts
     # MEDIA_ROOT behind the web server or object storage and sets SERVE_MEDIA=0.
     media_prefix = settings.MEDIA_URL.lstrip("/")
-    urlpatterns += [
-        re_path(rf"^{media_prefix}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
-    ]
+    urlpatterns += [re_path(rf"^{media_prefix}(?P<path>.*)$", media_file)]

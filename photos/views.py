@@ -1,10 +1,14 @@
-"""The photo desk's JSON endpoints for the admin: the editor's image upload and the chooser."""
+"""The photo desk's JSON endpoints (the editor's image upload, the chooser) and media files."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET, require_POST
+from django.views.static import serve
 
 from accounts import two_factor
+from frontcache import keys as surrogate_keys
 from photos import renditions
 from photos.models import Photo
 from photos.services import photo_create
@@ -70,3 +74,20 @@ def chooser_summary(request, pk):
     if photo is None:
         return error_response(f"There is no photo number {pk} in the library.", status=404)
     return JsonResponse(photo_summary(photo))
+
+
+def media_file(request, path):
+    """Serve an uploaded file, tagged with its photo so the front drops it with the photo.
+
+    For a single server (``SERVE_MEDIA``); a fleet serves ``MEDIA_ROOT`` from the web
+    server or object storage instead.
+    """
+    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    photo_id = (
+        Photo.objects.filter(Q(image=path) | Q(renditions__file=path))
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if photo_id is not None:
+        surrogate_keys.add(surrogate_keys.photo(photo_id))
+    return response

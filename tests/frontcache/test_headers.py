@@ -179,3 +179,13 @@ def test_a_full_listing_page_keeps_its_key_header_small(client):
 
     assert len(page_keys(response)) <= 30  # 20 stories, 3 authors, the listing, the site
     assert len(response["xkey"]) < 1000
+
+
+def test_a_photo_file_is_kept_under_its_photo_key(client):
+    photo = PhotoFactory()
+
+    response = client.get(photo.image.url)
+
+    assert response.status_code == 200
+    assert page_keys(response) == {"site", f"photo-{photo.pk}"}
+    assert "public" in response["Cache-Control"]
