@@ -3,7 +3,7 @@ from itertools import groupby
 from operator import attrgetter
 
 from django.core import signing
-from django.db.models import Count, F, Q, Subquery, Value, Window
+from django.db.models import Count, F, OuterRef, Subquery, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
@@ -21,6 +21,8 @@ LISTING_PAGE_SIZE = 20
 HOME_TOP_STORIES = 6
 HOME_STORIES_PER_SECTION = 4
 RELATED_STORIES = 4
+# Enough that the stories sharing the most tags are almost always among them.
+RELATED_CANDIDATES_PER_SOURCE = 100
 HOME_CANDIDATES = 1000
 
 
@@ -50,7 +52,9 @@ class HomeView(PublishedArticleMixin, TemplateView):
             ),
             Value(datetime.min.replace(tzinfo=UTC)),
         )
-        recent = self.get_queryset().filter(published_at__gte=oldest_candidate).for_listing()
+        recent = (
+            self.get_queryset().filter(published_at__gte=oldest_candidate).for_card().with_bylines()
+        )
         stories = list(recent.order_by("-featured", "-published_at")[: HOME_TOP_STORIES + 1])
         lead, top = (stories[0], stories[1:]) if stories else (None, [])
         shown = [story.pk for story in stories]
@@ -81,7 +85,7 @@ class StoryListView(PublishedArticleMixin, ListView):
     template_name = "articles/article_list.html"
 
     def get_queryset(self):
-        return self.filter_stories(super().get_queryset()).for_listing()
+        return self.filter_stories(super().get_queryset()).for_card().with_bylines()
 
     def filter_stories(self, stories):
         return stories
@@ -192,15 +196,32 @@ class ArticleDetailView(PublishedArticleMixin, DateDetailView):
 
 
 def related_stories(article):
-    """Return a few public stories sharing the most tags with ``article``, then its section."""
+    """Return a few public stories sharing the most tags with ``article``, then the newest.
+
+    Candidates are the newest stories of each of its tags and of its section, found
+    through their indexes; only they are ranked. Ranking every public story that shares
+    anything with this one cost a join over the whole archive on every story page.
+    """
     tag_ids = [tag.pk for tag in article.tags.all()]
+    others = Article.objects.published().exclude(pk=article.pk).order_by("-published_at")
+    sources = [others.filter(tags=tag_id) for tag_id in tag_ids]
+    if article.section_id is not None:
+        sources.append(others.filter(section_id=article.section_id))
+    if not sources:
+        return []
+    first, *rest = [source.values("pk")[:RELATED_CANDIDATES_PER_SOURCE] for source in sources]
+    shared_tags = (
+        Article.tags.through.objects.filter(article=OuterRef("pk"), tag__in=tag_ids)
+        .order_by()
+        .values("article")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
     return list(
-        Article.objects.published()
-        .filter(Q(section_id=article.section_id) | Q(tags__in=tag_ids))
-        .exclude(pk=article.pk)
-        .annotate(shared_tags=Count("tags", filter=Q(tags__in=tag_ids)))
-        .select_related("section", "lead_photo")
-        .order_by("-shared_tags", "-published_at")[:RELATED_STORIES]
+        Article.objects.filter(pk__in=first.union(*rest, all=True))
+        .annotate(shared_tags=Coalesce(Subquery(shared_tags), 0))
+        .for_card()
+        .order_by("-shared_tags", "-published_at", "-pk")[:RELATED_STORIES]
     )
 
 
