@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.feedgenerator import Enclosure, Rss201rev2Feed, rfc3339_date
 from django.utils.html import escape
 
-from articles.html import Edit, apply_edits, scan_tags
+from articles.html import Edit, apply_edits, scan_start_tags
 from articles.models import Article, Author, Section
 from articles.structured_data import image_file
 from frontcache import keys as surrogate_keys
@@ -45,9 +45,7 @@ def xml_text(value):
 def absolute_html(html, base_url):
     """Return ``html`` with every relative ``href``, ``src`` and ``cite`` made absolute."""
     edits = []
-    for tag in scan_tags(html):
-        if tag.closing or not any(name in tag.attributes for name in URL_ATTRIBUTES):
-            continue
+    for tag in scan_start_tags(html, with_any_of=URL_ATTRIBUTES):
         attributes = {
             name: urljoin(base_url, value.strip()) if name in URL_ATTRIBUTES else value
             for name, value in tag.attributes.items()
