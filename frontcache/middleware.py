@@ -18,7 +18,6 @@ private, so no shared cache keeps it.
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models.signals import post_init
 from django.http import FileResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -67,14 +66,6 @@ def seconds_until_next_publication():
 class SurrogateKeyMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
-        for app_model in keys.ROW_KEYS:
-            from django.apps import apps
-
-            post_init.connect(
-                keys.row_loaded,
-                sender=apps.get_model(*app_model),
-                dispatch_uid=f"frontcache-row-loaded-{'.'.join(app_model)}",
-            )
 
     def __call__(self, request):
         if not self.is_shareable_request(request):
