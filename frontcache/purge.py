@@ -21,6 +21,7 @@ with a growing delay until it lands.
 
 import json
 import logging
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -152,8 +153,17 @@ def purge(keys, *, hard):
         if backend.remote:
             purge_later.enqueue(backend.name, sorted(keys), hard, 0)
             continue
+        started = time.perf_counter()
         try:
             backend.send(keys, hard=hard)
         except PurgeFailed as error:
             logger.warning("Purge at %s failed, retrying later: %s", backend.name, error)
             purge_later.enqueue(backend.name, sorted(keys), hard, 1)
+        else:
+            logger.info(
+                "%s-purged %d key(s) at %s in %.1f ms",
+                "Hard" if hard else "Soft",
+                len(keys),
+                backend.name,
+                (time.perf_counter() - started) * 1000,
+            )
