@@ -34,14 +34,13 @@ run: demo
 	@echo
 	DEBUG=1 TASKS_BACKEND=immediate $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# Production-like: gunicorn, DEBUG off, compressed static files. Needs SECRET_KEY and
-# ALLOWED_HOSTS in the environment (see README); add SECURE_SSL_REDIRECT=0 to try it over http.
+# Production-like: Varnish on HOST:PORT in front of gunicorn on 127.0.0.1:PORT+1, with the
+# task worker beside them, DEBUG off and compressed static files (deploy/serve; SIGTERM
+# or Ctrl-C stops all three). Needs SECRET_KEY and ALLOWED_HOSTS in the environment (see
+# README), add SECURE_SSL_REDIRECT=0 to try it over http, and Debian's varnish and
+# varnish-modules.
 serve: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	@echo "Run the background worker beside it: $(BIN)/python manage.py db_worker --queue-name '*' --no-reload"
-	$(BIN)/gunicorn newsroom.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} \
-		--access-logfile - --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+	HOST=$(HOST) PORT=$(PORT) BIN=$(BIN) deploy/serve
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
