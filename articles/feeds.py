@@ -20,6 +20,7 @@ from django.utils.html import escape
 from articles.html import Edit, apply_edits, scan_start_tags
 from articles.models import Article, Author, Section
 from articles.structured_data import image_file
+from articles.templatetags.story import listed
 from frontcache import keys as surrogate_keys
 from newsroom.models import SiteSettings
 
@@ -177,11 +178,7 @@ class LatestFeed(Feed):
 
     def item_author_name(self, item):
         names = [getattr(part, "name", part) for part in item.byline_parts()]
-        if not names:
-            return None
-        if len(names) == 1:
-            return names[0]
-        return f"{', '.join(names[:-1])} and {names[-1]}"
+        return listed(names) if names else None
 
     def item_categories(self, item):
         section = [item.section.name] if item.section else []
