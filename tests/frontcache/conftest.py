@@ -20,7 +20,9 @@ from django.db import connection
 from tests.frontcache.front_servers import (
     HOST,
     ROOT,
+    SHIPPED_VCL,
     VARNISH_PROGRAMS,
+    FailingApplication,
     Gunicorn,
     Varnish,
     eventually,
@@ -34,12 +36,12 @@ from tests.frontcache.front_servers import (
 STALE_WHILE_REVALIDATE = 2
 
 
-def require_front():
+def require_front(directory):
     missing = [name for name in VARNISH_PROGRAMS if not program(name)]
-    if missing:
+    problem = f"{', '.join(missing)} not found" if missing else vcl_problem(directory)
+    if problem:
         message = (
-            f"{', '.join(missing)} not found: install Debian's varnish and varnish-modules "
-            "to run the front-cache tests"
+            f"{problem}: install Debian's varnish and varnish-modules to run the front-cache tests"
         )
         if os.environ.get("REQUIRE_VARNISH") == "1":
             pytest.fail(message)
@@ -48,7 +50,29 @@ def require_front():
         pytest.skip("the front-cache tests share the test database with gunicorn: PostgreSQL only")
 
 
-def test_database_url():
+def vcl_problem(directory):
+    """Return why the shipped VCL does not compile here (no xkey module, say), or ""."""
+    compiled = subprocess.run(
+        [
+            program("varnishd"),
+            "-C",
+            "-n",
+            str(directory / "compile"),
+            "-f",
+            str(SHIPPED_VCL),
+            "-p",
+            f"vcl_path={SHIPPED_VCL.parent}",
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if compiled.returncode == 0:
+        return ""
+    return "the shipped VCL does not compile: " + " ".join(compiled.stderr.split()[-40:])
+
+
+def shared_database_url():
     """Return DATABASE_URL pointing at this run's test database, for other processes."""
     parts = urlsplit(os.environ["DATABASE_URL"])
     return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
@@ -105,14 +129,14 @@ class Front:
 
 @pytest.fixture(scope="module")
 def front_servers(django_db_setup, collected_static_files, tmp_path_factory):
-    require_front()
     directory = tmp_path_factory.mktemp("front")
+    require_front(directory)
     varnish_port = free_port()
     app_port = free_port()
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "newsroom.settings",
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": shared_database_url(),
         "DEBUG": "0",
         "SECURE_SSL_REDIRECT": "0",
         "ALLOWED_HOSTS": f"{HOST},localhost",
@@ -156,3 +180,21 @@ def front(front_servers, transactional_db, settings):
     front_servers.app.forget_requests()
     yield front_servers
     cache.clear()
+
+
+@pytest.fixture(scope="module")
+def front_before_failing_application(tmp_path_factory):
+    """varnishd with the shipped VCL in front of a FailingApplication; yields both."""
+    directory = tmp_path_factory.mktemp("failing-front")
+    require_front(directory)
+    application = FailingApplication()
+    application.start()
+    varnish = Varnish(directory / "varnish", backend_port=application.port)
+    try:
+        varnish.start()
+    except BaseException:
+        application.stop()
+        raise
+    yield varnish, application
+    varnish.stop()
+    application.stop()

@@ -12,8 +12,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from gunicorn.config import KNOWN_SETTINGS
@@ -254,3 +256,62 @@ class Varnish(Process):
             timeout=10,
         ).stdout
         return int(output.split()[1])
+
+
+class FailingApplication:
+    """Stands in for the application when its pages fail (a bug, a broken template) while
+    /healthz still answers, which the real one cannot be made to do on demand.
+
+    Pages carry the application's headers, with lifetimes short enough to wait out, and
+    say which version of them was rendered; with ``failing`` set they answer 500.
+    """
+
+    FRONT_SECONDS = 1
+    STALE_WHILE_REVALIDATE = 1
+
+    def __init__(self):
+        self.failing = False
+        self.version = 1
+        application = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                if self.path == "/healthz":
+                    self.answer(200, b'{"status": "ok"}', {"Cache-Control": "no-cache"})
+                elif application.failing:
+                    self.answer(500, b"<h1>Server Error (500)</h1>", {})
+                else:
+                    self.answer(
+                        200,
+                        f"<p>{self.path} version {application.version}</p>".encode(),
+                        {
+                            "Cache-Control": "public, max-age=60",
+                            "Surrogate-Control": (
+                                f"max-age={application.FRONT_SECONDS}, stale-while-revalidate="
+                                f"{application.STALE_WHILE_REVALIDATE}, stale-if-error=86400"
+                            ),
+                            "xkey": "site stories",
+                        },
+                    )
+
+            def answer(self, status, body, headers):
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer((HOST, 0), Handler)
+        self.port = self.server.server_address[1]
+
+    def start(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()

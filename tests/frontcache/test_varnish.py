@@ -401,3 +401,30 @@ def test_readers_get_cached_pages_while_the_application_is_down(newsroom, front)
     assert never_cached.headers["Content-Type"].startswith("text/html")
     assert never_cached.headers["Retry-After"].isdigit()
     assert "Guru Meditation" not in never_cached.text
+
+
+def test_pages_outlive_an_application_answering_errors(front_before_failing_application):
+    varnish, application = front_before_failing_application
+    fetch(varnish.port, "/story/")
+    application.failing = True
+
+    never_cached = fetch(varnish.port, "/other-story/")
+    time.sleep(application.FRONT_SECONDS + 0.2)
+    # Stale: served while the background fetch fails, and that failure keeps the copy.
+    while_revalidating = [fetch(varnish.port, "/story/") for _ in range(2)]
+    time.sleep(application.STALE_WHILE_REVALIDATE + 0.2)
+    # Too stale for a healthy backend, yet better than an error page.
+    after_the_fetch_failed = fetch(varnish.port, "/story/")
+    application.failing = False
+    application.version = 2
+    recovered = eventually(
+        lambda: "version 2" in fetch(varnish.port, "/story/").text, timeout=FRESH_WITHIN_SECONDS
+    )
+
+    assert never_cached.status == 503
+    assert "We'll be right back" in never_cached.text
+    assert "Guru Meditation" not in never_cached.text
+    for answer in [*while_revalidating, after_the_fetch_failed]:
+        assert (answer.status, answer.cache) == (200, "HIT")
+        assert "/story/ version 1" in answer.text
+    assert recovered
