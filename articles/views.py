@@ -1,10 +1,11 @@
+from collections import defaultdict
 from datetime import UTC, datetime
 from itertools import groupby
 from operator import attrgetter
 
 from django.core import signing
-from django.db.models import Count, F, OuterRef, Subquery, Value, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models import Count, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -52,26 +53,40 @@ class HomeView(PublishedArticleMixin, TemplateView):
             ),
             Value(datetime.min.replace(tzinfo=UTC)),
         )
-        recent = (
-            self.get_queryset().filter(published_at__gte=oldest_candidate).for_card().with_bylines()
+        # Ranking needs three small columns of each candidate, newest first; only the
+        # stories shown are then loaded whole, in one query.
+        candidates = list(
+            self.get_queryset()
+            .filter(published_at__gte=oldest_candidate)
+            .order_by("-published_at", "-pk")
+            .values_list("pk", "featured", "section_id", named=True)
         )
-        stories = list(recent.order_by("-featured", "-published_at")[: HOME_TOP_STORIES + 1])
-        lead, top = (stories[0], stories[1:]) if stories else (None, [])
-        shown = [story.pk for story in stories]
-        by_section = (
-            recent.exclude(pk__in=shown)
-            .exclude(section=None)
-            .annotate(
-                rank_in_section=Window(
-                    RowNumber(), partition_by=[F("section")], order_by=F("published_at").desc()
-                )
-            )
-            .filter(rank_in_section__lte=HOME_STORIES_PER_SECTION)
-            .order_by("section__order", "section__name", "-published_at")
+        # Featured stories first, each group newest first (the sort is stable).
+        ranked = sorted(candidates, key=attrgetter("featured"), reverse=True)
+        top_ids = [candidate.pk for candidate in ranked[: HOME_TOP_STORIES + 1]]
+        shown = set(top_ids)
+        newest_in_section = defaultdict(list)
+        for candidate in candidates:
+            section_ids = newest_in_section[candidate.section_id]
+            if candidate.pk not in shown and len(section_ids) < HOME_STORIES_PER_SECTION:
+                section_ids.append(candidate.pk)
+        newest_in_section.pop(None, None)
+        section_story_ids = {pk for pks in newest_in_section.values() for pk in pks}
+        stories = list(
+            self.get_queryset()
+            .filter(pk__in=shown | section_story_ids)
+            .for_card()
+            .with_bylines()
+            .order_by("section__order", "section__name", "-published_at", "-pk")
         )
+        by_pk = {story.pk: story for story in stories}
+        lead, *top = [by_pk[pk] for pk in top_ids if pk in by_pk] or [None]
         sections = [
             (section, list(group))
-            for section, group in groupby(by_section, key=attrgetter("section"))
+            for section, group in groupby(
+                (story for story in stories if story.pk in section_story_ids),
+                key=attrgetter("section"),
+            )
         ]
         surrogate_keys.add(surrogate_keys.STORIES)
         return super().get_context_data(lead=lead, top_stories=top, sections=sections, **kwargs)
