@@ -50,7 +50,9 @@ lint: install
 	$(BIN)/ruff format --check .
 
 # Generates 10,000 stories in the PostgreSQL database newsroom_bench, serves them with
-# gunicorn and measures with wrk; writes docs/benchmarks.md. See that file.
+# gunicorn alone and behind Varnish (deploy/varnish/newsroom.vcl), measures with wrk against
+# nginx serving a saved page, and during a breaking-news run; writes docs/benchmarks.md.
+# Needs varnish, varnish-modules, nginx and wrk. About 10 minutes; see docs/benchmarks.md.
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/newsletter.py

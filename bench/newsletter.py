@@ -32,7 +32,6 @@ def prepare_environment():
         ALLOWED_HOSTS="testserver,127.0.0.1",
         SECURE_SSL_REDIRECT="0",
         TASKS_BACKEND="immediate",
-        PAGE_CACHE_SECONDS="0",
         DJANGO_SETTINGS_MODULE="newsroom.settings",
     )
     sys.path.insert(0, str(ROOT))

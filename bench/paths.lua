@@ -2,6 +2,19 @@
 -- print the results as one JSON line ("BENCH_JSON {...}") for run.py to read.
 --
 --   wrk -t2 -c8 -d10s -s bench/paths.lua http://127.0.0.1:8000 -- paths.txt
+--
+-- Answers are counted by status and by what their X-Cache header says the front cache
+-- did: a value starting with HIT (HIT, HIT-GRACE, "HIT 3"…), MISS or PASS, in any case.
+
+-- With BENCH_PAUSE_MS in the environment, each connection waits that many milliseconds
+-- before each request, which paces the load.
+
+local pause_ms = tonumber(os.getenv("BENCH_PAUSE_MS") or "")
+if pause_ms and pause_ms > 0 then
+  function delay()
+    return pause_ms
+  end
+end
 
 local threads = {}
 local thread_count = 0
@@ -23,11 +36,15 @@ function init(args)
     error("no paths in " .. args[1])
   end
   math.randomseed(os.time() * 1000 + thread_number)
-  hits, misses, status_2xx, status_3xx, status_4xx, status_5xx = 0, 0, 0, 0, 0, 0
+  hits, misses, passes = 0, 0, 0
+  status_2xx, status_3xx, status_4xx, status_5xx = 0, 0, 0, 0
 end
 
+-- As browsers do; a server that does not compress ignores it.
+local request_headers = {["Accept-Encoding"] = "gzip"}
+
 function request()
-  return wrk.format("GET", paths[math.random(#paths)])
+  return wrk.format("GET", paths[math.random(#paths)], request_headers)
 end
 
 function response(status, headers, body)
@@ -40,17 +57,22 @@ function response(status, headers, body)
   else
     status_2xx = status_2xx + 1
   end
-  local cache = headers["X-Cache"]
-  if cache == "HIT" then
-    hits = hits + 1
-  elseif cache == "MISS" then
-    misses = misses + 1
+  local cache = headers["X-Cache"] or headers["x-cache"]
+  if cache then
+    local state = string.lower(string.sub(cache, 1, 4))
+    if string.sub(state, 1, 3) == "hit" then
+      hits = hits + 1
+    elseif state == "miss" then
+      misses = misses + 1
+    elseif state == "pass" then
+      passes = passes + 1
+    end
   end
 end
 
 function done(summary, latency, requests)
-  local totals = {hits = 0, misses = 0, status_2xx = 0, status_3xx = 0, status_4xx = 0,
-                  status_5xx = 0}
+  local totals = {hits = 0, misses = 0, passes = 0, status_2xx = 0, status_3xx = 0,
+                  status_4xx = 0, status_5xx = 0}
   for _, thread in ipairs(threads) do
     for name, _ in pairs(totals) do
       totals[name] = totals[name] + (thread:get(name) or 0)
@@ -60,11 +82,11 @@ function done(summary, latency, requests)
   io.write(string.format(
     'BENCH_JSON {"tool": "wrk", "requests": %d, "duration_s": %.3f, "p50_ms": %.3f, ' ..
     '"p95_ms": %.3f, "p99_ms": %.3f, "max_ms": %.3f, "socket_errors": %d, ' ..
-    '"timeouts": %d, "hits": %d, "misses": %d, "status_2xx": %d, "status_3xx": %d, ' ..
-    '"status_4xx": %d, "status_5xx": %d}\n',
+    '"timeouts": %d, "hits": %d, "misses": %d, "passes": %d, "status_2xx": %d, ' ..
+    '"status_3xx": %d, "status_4xx": %d, "status_5xx": %d}\n',
     summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3,
     latency:percentile(95) / 1e3, latency:percentile(99) / 1e3, latency.max / 1e3,
     errors.connect + errors.read + errors.write, errors.timeout, totals.hits,
-    totals.misses, totals.status_2xx, totals.status_3xx, totals.status_4xx,
+    totals.misses, totals.passes, totals.status_2xx, totals.status_3xx, totals.status_4xx,
     totals.status_5xx))
 end

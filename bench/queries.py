@@ -5,10 +5,10 @@
 
 Run with the bench environment (DATABASE_URL pointing at newsroom_bench). ``count``
 requests a sample of each page's paths with Django's test client and records, per
-request, the status, the number of queries and the slowest query. When the page cache
-is on (PAGE_CACHE_SECONDS > 0) each path is requested twice, to count a miss and a hit.
-With the page cache off, the slowest statement of each page is run once more under
-``EXPLAIN ANALYZE`` to show where its time goes. Nothing here asserts anything: it reports.
+request, the status, the number of queries and the slowest query; every request renders,
+as it does when it reaches gunicorn. The slowest statement of each page is then run once
+more under ``EXPLAIN ANALYZE`` to show where its time goes. Nothing here asserts
+anything: it reports.
 """
 
 import json
@@ -25,7 +25,6 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
@@ -77,7 +76,6 @@ def count_queries(directory):
     """Return, for each page file in ``directory``, the measurements of a sample of its paths,
     and the query plans of the slowest statements."""
     client = Client(HTTP_HOST="127.0.0.1", raise_request_exception=True)
-    cached = settings.PAGE_CACHE_SECONDS > 0
     # Fill the navigation and site-settings caches as a running site has them.
     measure(client, "/corrections/")
     rng = random.Random(1)
@@ -87,15 +85,8 @@ def count_queries(directory):
             continue  # article-hot.txt and the like are subsets of a page's own file
         paths = [line for line in page_file.read_text().splitlines() if line]
         sample = rng.sample(paths, min(SAMPLE_SIZE, len(paths)))
-        requests = []
-        for path in sample:
-            first = measure(client, path)
-            first["cache"] = "miss" if cached else "off"
-            requests.append(first)
-            if cached:
-                requests.append({**measure(client, path), "cache": "hit"})
-        pages[page_file.stem] = requests
-    plans = {} if cached else {page: explain(requests) for page, requests in pages.items()}
+        pages[page_file.stem] = [measure(client, path) for path in sample]
+    plans = {page: explain(requests) for page, requests in pages.items()}
     return {"requests": pages, "plans": plans}
 
 

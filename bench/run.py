@@ -1,4 +1,4 @@
-"""Benchmark the public site under gunicorn and write docs/benchmarks.md.
+"""Benchmark the public site, straight from gunicorn and through Varnish; write docs/benchmarks.md.
 
     .venv/bin/python bench/run.py                   # 10,000 stories (what `make bench` runs)
     .venv/bin/python bench/run.py --stories 100000  # the size the search target is set for
@@ -7,15 +7,26 @@
 Works on its own PostgreSQL database, ``newsroom_bench`` (created, or dropped and
 re-created, and never any other), and on Redis database 15 (flushed, and never any
 other). It generates stories with ``manage.py generate_stories``, starts gunicorn with
-two workers and ``DEBUG`` off, and loads five pages from a separate process: wrk with
-bench/paths.lua when it is installed, else bench/load.py. Each page is measured with the
-page cache off (PAGE_CACHE_SECONDS=0) and on (600 s, in Redis as in production), under
-load and then on a single connection. Query counts come from Django's test client in a
-separate process (bench/queries.py). Nothing is asserted: the figures are reported
-against the targets in docs/benchmarks.md and on the terminal.
+two workers and ``DEBUG`` off, and loads the pages from a separate process: wrk with
+bench/paths.lua when it is installed, else bench/load.py. Three setups are measured:
+
+- **uncached**: gunicorn alone; every request renders.
+- **front cache**: varnishd with the shipped VCL (deploy/varnish/newsroom.vcl) in front of
+  the same gunicorn, its cache warmed first; beside it, in the same minute and with the
+  same load, nginx serving a saved copy of one article page as a file: the static ceiling.
+- **breaking news**: readers through Varnish while bench/breaking.py edits a story every
+  few seconds and publishes a new one now and then, its saves purging the bench Varnish,
+  and times how soon each change shows at the front.
+
+Query counts come from Django's test client in a separate process (bench/queries.py).
+Every process the run starts is stopped by its PID, on error and on SIGTERM too. Nothing
+is asserted: the figures are reported against the targets in docs/benchmarks.md and on
+the terminal.
 """
 
 import argparse
+import gzip
+import hashlib
 import json
 import os
 import platform
@@ -23,12 +34,13 @@ import re
 import secrets
 import shutil
 import signal
-import socket
+import statistics
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -37,21 +49,32 @@ from urllib.parse import quote
 import psycopg
 import redis
 from psycopg import sql
+from services import HOST, Gunicorn, Nginx, Varnish, VarnishHealth, VarnishLog
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 BENCH_DIR = BASE_DIR / "bench"
 WORK_DIR = BASE_DIR / "var" / "bench"
+SHIPPED_VCL = BASE_DIR / "deploy" / "varnish" / "newsroom.vcl"
 
 POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 DATABASE = "newsroom_bench"
 REDIS_DB = 15
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
-HOST = "127.0.0.1"
 WORKERS = 2
-CACHED_SECONDS = 600
 WARM_UP_SECONDS = 2
 REQUEST_TIMEOUT_SECONDS = 10
-PRIME_SECONDS = 60
+# Warming the front renders every page once; more connections than workers would only
+# queue, and would keep Varnish's health probe waiting behind the renders.
+PRIME_CONNECTIONS = 2 * WORKERS
+PRIME_SECONDS = 90
+VARNISH_STORAGE = "malloc,256m"
+# In the breaking-news run, one request in this many is for the home page.
+HOME_EVERY = 10
+# The readers of the breaking-news run are paced: unpaced, wrk and Varnish take both cores
+# (the readers would be on other machines in production) and the renders a purge sets off
+# wait for CPU behind them, which measures the load generator rather than the purges.
+# 5,000 requests/s is a large news site's peak, a fifth of what Varnish serves here.
+BREAKING_RATE = 5000
 
 # Searches a reader might type: a common word, several words, a phrase, an exclusion
 # and a rare word. The generator's vocabulary (generate_stories.py) has them all.
@@ -61,18 +84,25 @@ STATIC_PAGES = {
     "search": [f"/search/?q={quote(query)}" for query in SEARCHES],
     "feed": ["/feeds/latest/"],
 }
-PAGES = ["home", "article", "section", "search", "feed"]
+UNCACHED_PAGES = ["home", "article", "section", "search", "feed"]
+# The VCL passes /search/ to gunicorn, so search is measured uncached only.
+FRONT_PAGES = ["home", "article", "section", "feed"]
 # The sections of docs/benchmarks.md this script writes; it keeps any others.
 OWN_SECTIONS = (
     "How to run", "How it measures", "Machine", "Results", "Against the targets",
-    "Where the SQL time goes", "Server errors",
+    "Breaking news", "Where the SQL time goes", "Server errors",
 )  # fmt: skip
-MODES = {"uncached": 0, "cached": CACHED_SECONDS}
 
+# The uncached figures of the run before the page work (docs/benchmarks.md of 2026-11-26,
+# this machine, 8 connections on 2 workers, Django's page cache off), in requests/s.
+PREVIOUS_UNCACHED_RPS = {"home": 28, "article": 30, "feed": 23}
+TARGET_UNCACHED_SPEEDUP = 3
 TARGET_ARTICLE_P50_MS = 15
 TARGET_SEARCH_P95_MS = 50
 TARGET_SEARCH_STORIES = 100_000
-TARGET_CACHED_RPS = 1500
+TARGET_STATIC_SHARE = 0.5
+TARGET_UNCHANGED_HIT_RATIO = 0.99
+TARGET_FRESH_SECONDS = 1.0
 # Above this share of CPU busy with other work before a measurement, the report warns.
 BUSY_MACHINE_SHARE = 0.15
 
@@ -81,6 +111,12 @@ def main():
     args = parse_arguments()
     # A SIGTERM (make interrupted, CI timeout) unwinds through the finally blocks too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    vcl = Path(args.vcl).resolve()
+    if not vcl.exists():
+        raise SystemExit(f"No VCL at {vcl}: the front-cache runs need it (see --vcl).")
+    for program in ("varnishd", "varnishstat", "varnishncsa", "varnishlog", "nginx"):
+        if not shutil.which(program):
+            raise SystemExit(f"{program} is not installed (apt install varnish nginx).")
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     environment = bench_environment()
@@ -104,29 +140,67 @@ def main():
     shutil.rmtree(pages_dir, ignore_errors=True)
     pages_dir.mkdir()
     for page, paths in STATIC_PAGES.items():
-        (pages_dir / f"{page}.txt").write_text("\n".join(paths) + "\n")
+        write_paths(pages_dir / f"{page}.txt", paths)
     reachable = bench_script(environment, "queries.py", "paths", str(pages_dir))
 
+    step("Query counts")
+    flush_cache()
+    query_counts = bench_script(environment, "queries.py", "count", str(pages_dir))
+
     tool = "wrk" if shutil.which("wrk") and not args.python_load else "python"
-    results, query_counts, background = [], {}, {}
-    for mode, cache_seconds in MODES.items():
-        mode_environment = {**environment, "PAGE_CACHE_SECONDS": str(cache_seconds)}
-        step(f"Query counts, {mode}")
-        flush_cache()
-        query_counts[mode] = bench_script(mode_environment, "queries.py", "count", str(pages_dir))
-        background[mode] = cpu_busy_share()
-        step(f"Load, {mode}, with {tool} (CPU busy with other work: {background[mode]:.0%})")
-        flush_cache()
-        results += load_pages(mode, mode_environment, pages_dir, tool=tool, args=args)
+    bench = Bench(tool=tool, args=args)
+    bench.busy["uncached"] = cpu_busy_share()
+    step(f"Uncached, with {bench.tool} (CPU busy with other work: {bench.busy['uncached']:.0%})")
+    flush_cache()
+    with Gunicorn(environment, WORK_DIR / "gunicorn-uncached.log", workers=WORKERS) as server:
+        for page in UNCACHED_PAGES:
+            bench.measure(page, "uncached", server.url, pages_dir / f"{page}.txt", args.connections)
+        bench.server_errors += server.error_lines()
+
+    flush_cache()
+    bench.busy["front cache"] = cpu_busy_share()
+    step(f"Front cache (CPU busy with other work: {bench.busy['front cache']:.0%})")
+    with ExitStack() as stack:
+        server = stack.enter_context(
+            Gunicorn(environment, WORK_DIR / "gunicorn-front.log", workers=WORKERS)
+        )
+        front = stack.enter_context(Varnish(vcl, server.port, WORK_DIR, storage=VARNISH_STORAGE))
+        # Its saves purge this Varnish, as the site's own processes would (bench/breaking.py).
+        newsroom_environment = {**environment, "VARNISH_URLS": front.url}
+        # The keys each page was stored with; the logger stops before the timed runs, as
+        # reading Varnish's log costs CPU for every request.
+        warm_up_log = WORK_DIR / "fetched-warm-up.log"
+        with VarnishLog(front, BACKEND_LOG_FORMAT, warm_up_log, backend=True) as fetched:
+            warmed = warm_front(front.url, pages_dir)
+        page_keys = read_fetched_keys(fetched.lines())
+        page_copy = save_article_copy(front.url, warmed["article"])
+        bench.describe_front(vcl=vcl, warmed=warmed, page_copy=page_copy)
+        connections = args.front_connections
+        # The ceiling and the article through Varnish, right after each other.
+        with Nginx(page_copy, WORK_DIR / "nginx") as static:
+            bench.measure("article", "static file", static.url, warmed["article"], connections)
+        bench.measure("article", "front cache", front.url, warmed["article"], connections, front)
+        for page in FRONT_PAGES:
+            if page != "article":
+                bench.measure(page, "front cache", front.url, warmed[page], connections, front)
+
+        bench.busy["breaking news"] = cpu_busy_share()
+        step(
+            f"Breaking news, {args.breaking_duration} s "
+            f"(CPU busy with other work: {bench.busy['breaking news']:.0%})"
+        )
+        breaking = breaking_news(
+            front, newsroom_environment, warmed["article"], pages_dir, page_keys, bench=bench
+        )
+        bench.server_errors += server.error_lines()
     flush_cache()
 
     report = Report(
-        args=args,
-        tool=tool,
-        results=results,
+        bench=bench,
+        breaking=breaking,
         query_counts=query_counts,
         reachable=reachable,
-        machine={**machine(), "background": background},
+        machine=machine(),
         minutes=(time.monotonic() - started) / 60,
     )
     output = BASE_DIR / args.output
@@ -134,6 +208,8 @@ def main():
     output.write_text(report.markdown() + "".join(other_sections(existing)))
     print()
     print(report.table())
+    print()
+    print("\n".join(report.breaking_lines()))
     print()
     print("\n".join(report.verdicts()))
     print(f"\nWrote {output}.")
@@ -152,7 +228,35 @@ def parse_arguments():
         "--single-duration", type=int, default=5, help="Seconds of the one-connection run."
     )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads.")
-    parser.add_argument("--connections", type=int, default=8, help="Concurrent connections.")
+    parser.add_argument(
+        "--connections", type=int, default=8, help="Concurrent connections, uncached."
+    )
+    parser.add_argument(
+        "--front-connections",
+        type=int,
+        default=16,
+        help="Concurrent connections through Varnish, to nginx and in the breaking-news run.",
+    )
+    parser.add_argument(
+        "--breaking-duration", type=int, default=60, help="Seconds of the breaking-news run."
+    )
+    parser.add_argument(
+        "--breaking-rate",
+        type=int,
+        default=BREAKING_RATE,
+        help="Requests/s the breaking-news readers send at most; 0 for as fast as they can.",
+    )
+    parser.add_argument(
+        "--edit-every", type=float, default=5, help="Seconds between headline edits."
+    )
+    parser.add_argument(
+        "--publish-every", type=float, default=30, help="Seconds between new stories."
+    )
+    parser.add_argument(
+        "--vcl",
+        default=str(SHIPPED_VCL),
+        help="The VCL varnishd loads; it includes the backend.vcl this script writes.",
+    )
     parser.add_argument(
         "--python-load", action="store_true", help="Use bench/load.py even if wrk is installed."
     )
@@ -162,6 +266,15 @@ def parse_arguments():
 
 def step(message):
     print(f"\n== {message}", flush=True)
+
+
+def read_paths(path):
+    return [line for line in path.read_text().splitlines() if line]
+
+
+def write_paths(path, paths):
+    path.write_text("".join(f"{line}\n" for line in paths))
+    return path
 
 
 # Environment and processes -------------------------------------------------------------
@@ -185,6 +298,9 @@ def bench_environment():
         "STATIC_ROOT": str(WORK_DIR / "static"),
         "SITE_URL": f"http://{HOST}",
         "TASKS_BACKEND": "database",
+        # Only the bench Varnish, and only where the run sets it.
+        "VARNISH_URLS": "",
+        "CDN_PURGE": "",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
@@ -207,85 +323,6 @@ def bench_script(environment, script, *arguments):
         text=True,
     )
     return json.loads(completed.stdout.strip().splitlines()[-1])
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-class Gunicorn:
-    """gunicorn serving the site on a free port, stopped by its PID when the block ends."""
-
-    def __init__(self, environment, log_path):
-        self.environment = environment
-        self.log_path = log_path
-        self.port = free_port()
-        self.url = f"http://{HOST}:{self.port}"
-        self.process = None
-
-    def __enter__(self):
-        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in __exit__
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "newsroom.wsgi",
-                "--bind",
-                f"{HOST}:{self.port}",
-                "--workers",
-                str(WORKERS),
-                "--log-level",
-                "warning",
-            ],  # fmt: skip
-            cwd=BASE_DIR,
-            env=self.environment,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            self.wait_until_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc_info):
-        self.stop()
-
-    def wait_until_ready(self, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited at start; see {self.log_path}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (OSError, urllib.error.URLError):
-                pass
-            time.sleep(0.25)
-        raise RuntimeError(f"gunicorn did not answer /healthz within {timeout} s")
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
-    def error_lines(self):
-        """Return the errors Django logged while serving (500s show up here)."""
-        return [
-            line.strip()
-            for line in self.log_path.read_text(errors="replace").splitlines()
-            if "Internal Server Error" in line or line.startswith(("Traceback", "ERROR"))
-        ]
 
 
 # PostgreSQL and Redis ------------------------------------------------------------------
@@ -326,64 +363,67 @@ def flush_cache():
 # Load ----------------------------------------------------------------------------------
 
 
-def load_pages(mode, environment, pages_dir, *, tool, args):
-    """Return one result per page: throughput and latency under load and on one connection."""
-    results = []
-    with Gunicorn(environment, WORK_DIR / f"gunicorn-{mode}.log") as server:
-        for page in PAGES:
-            paths_file = pages_dir / f"{page}.txt"
-            if page == "article" and mode == "cached":
-                paths_file = prime_newest_articles(server.url, pages_dir, args.connections)
-            paths_count = len(paths_file.read_text().split())
-            load(tool, server.url, paths_file, WARM_UP_SECONDS, args.threads, args.connections)
-            loaded = load(
-                tool, server.url, paths_file, args.duration, args.threads, args.connections
-            )
-            single = load(tool, server.url, paths_file, args.single_duration, 1, 1)
-            print(
-                f"{page:8} {mode:8} {loaded['requests'] / loaded['duration_s']:8.1f} req/s  "
-                f"p50 {loaded['p50_ms']:.1f} ms  p99 {loaded['p99_ms']:.1f} ms  "
-                f"(one connection: p50 {single['p50_ms']:.1f} ms)",
-                flush=True,
-            )
-            results.append(
-                {"page": page, "mode": mode, "paths": paths_count, "load": loaded, "single": single}
-            )
-        server_errors = server.error_lines()
-    for result in results:
-        result["server_errors"] = server_errors
-    return results
+class Bench:
+    """The load runs of the whole benchmark in the order they ran, and what they ran on."""
+
+    def __init__(self, *, tool, args):
+        self.tool = tool
+        self.args = args
+        self.results = []
+        self.busy = {}
+        self.front = {}
+        self.server_errors = []
+
+    def measure(self, page, mode, url, paths_file, connections, front=None):
+        """Load ``page`` under ``connections``, then on one; keep and return the result."""
+        args = self.args
+        load(self.tool, url, paths_file, WARM_UP_SECONDS, args.threads, connections)
+        before = front.counters() if front else None
+        loaded = load(self.tool, url, paths_file, args.duration, args.threads, connections)
+        varnish = counter_change(before, front.counters()) if front else None
+        single = load(self.tool, url, paths_file, args.single_duration, 1, 1)
+        result = {
+            "page": page,
+            "mode": mode,
+            "paths": len(read_paths(paths_file)),
+            "connections": connections,
+            "load": loaded,
+            "single": single,
+            "varnish": varnish,
+        }
+        self.results.append(result)
+        hits = cache_share(loaded)
+        print(
+            f"{page:8} {mode:12} {requests_per_second(loaded):9.1f} req/s  "
+            f"p50 {loaded['p50_ms']:.1f} ms  p99 {loaded['p99_ms']:.1f} ms  "
+            f"(one connection: p50 {single['p50_ms']:.1f} ms)"
+            + (f"  hits {hits:.1%}" if hits is not None else ""),
+            flush=True,
+        )
+        return result
+
+    def describe_front(self, *, vcl, warmed, page_copy):
+        compressed = page_copy.with_suffix(".html.gz")
+        self.front = {
+            "varnish": Varnish.version(),
+            "nginx": Nginx.version(),
+            "vcl": vcl,
+            "vcl_sha": hashlib.sha256(vcl.read_bytes()).hexdigest()[:12],
+            "warmed": {page: len(read_paths(path)) for page, path in warmed.items()},
+            "page_copy_bytes": page_copy.stat().st_size,
+            "page_copy_gzip_bytes": compressed.stat().st_size if compressed.exists() else None,
+        }
+
+    def find(self, page, mode):
+        return next((r for r in self.results if r["page"] == page and r["mode"] == mode), None)
 
 
-def prime_newest_articles(url, pages_dir, connections):
-    """Fetch the newest stories once each, for a bounded time; return the file of those cached.
+def load(tool, url, paths_file, duration, threads, connections, pause_ms=0):
+    """Return the results of one load run as the dict bench/paths.lua prints.
 
-    A short run cannot warm every page, so the cached run reads the newest stories, as a
-    news site's traffic mostly does, after putting them in the cache.
+    With ``pause_ms``, each connection waits that long before each request, which caps
+    the rate at about connections × 1000 / pause_ms requests a second.
     """
-    primed = pages_dir / "article-cached.txt"
-    subprocess.run(
-        [
-            sys.executable,
-            str(BENCH_DIR / "load.py"),
-            "prime",
-            url,
-            str(pages_dir / "article-hot.txt"),
-            "--connections",
-            str(connections),
-            "--budget",
-            str(PRIME_SECONDS),
-            "--output",
-            str(primed),
-        ],  # fmt: skip
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    return primed if primed.read_text().strip() else pages_dir / "article-hot.txt"
-
-
-def load(tool, url, paths_file, duration, threads, connections):
-    """Return the results of one load run as the dict bench/paths.lua prints."""
     if tool == "wrk":
         command = [
             "wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{duration}s",
@@ -394,14 +434,295 @@ def load(tool, url, paths_file, duration, threads, connections):
         command = [
             sys.executable, str(BENCH_DIR / "load.py"), "run", url, str(paths_file),
             "--connections", str(connections), "--duration", str(duration),
+            "--pause-ms", str(pause_ms),
         ]  # fmt: skip
     completed = subprocess.run(
-        command, check=True, stdout=subprocess.PIPE, text=True, timeout=duration + 60
+        command,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=duration + 60,
+        env={**os.environ, "BENCH_PAUSE_MS": str(pause_ms)},
     )
     for line in completed.stdout.splitlines():
         if line.startswith("BENCH_JSON "):
             return json.loads(line.removeprefix("BENCH_JSON "))
     raise RuntimeError(f"No results from {command[0]}:\n{completed.stdout}")
+
+
+def requests_per_second(run):
+    return run["requests"] / run["duration_s"] if run["duration_s"] else 0.0
+
+
+def cache_share(run):
+    """Return the share of answers marked as cache hits (X-Cache), or None if none was marked."""
+    looked_up = run["hits"] + run["misses"] + run.get("passes", 0)
+    return run["hits"] / looked_up if looked_up else None
+
+
+def counter_change(before, after):
+    return {name: after[name] - before.get(name, 0) for name in after}
+
+
+def warm_front(url, pages_dir):
+    """Fetch every page of the front-cache runs once through Varnish; return their path files.
+
+    For articles that is the 1,000 newest stories, those that answered 200 within
+    PRIME_SECONDS (rendering each once through two workers).
+    """
+    warmed = {}
+    for page in FRONT_PAGES:
+        source = pages_dir / ("article-hot.txt" if page == "article" else f"{page}.txt")
+        target = pages_dir / f"{page}-front.txt"
+        subprocess.run(
+            [
+                sys.executable,
+                str(BENCH_DIR / "load.py"),
+                "prime",
+                url,
+                str(source),
+                "--connections",
+                str(PRIME_CONNECTIONS),
+                "--budget",
+                str(PRIME_SECONDS),
+                "--output",
+                str(target),
+            ],  # fmt: skip
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        if not read_paths(target):
+            raise RuntimeError(f"No {page} page answered 200 through Varnish; see var/bench/.")
+        warmed[page] = target
+    print(
+        "Warmed through Varnish: "
+        + ", ".join(f"{page} {len(read_paths(path)):,}" for page, path in warmed.items()),
+        flush=True,
+    )
+    return warmed
+
+
+def save_article_copy(url, articles_file, sample=25):
+    """Save one article page as Varnish sends it to a browser, of median size among the
+    first ``sample``; return the file (with a .gz beside it when Varnish sent gzip)."""
+    pages = []
+    for path in read_paths(articles_file)[:sample]:
+        request = urllib.request.Request(url + path, headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:
+            body = response.read()
+            gzipped = response.headers.get("Content-Encoding") == "gzip"
+        plain = gzip.decompress(body) if gzipped else body
+        pages.append((len(plain), path, plain, body if gzipped else None))
+    pages.sort(key=lambda page: page[0])
+    size, path, plain, gzipped = pages[len(pages) // 2]
+    copy = WORK_DIR / "article-copy.html"
+    copy.write_bytes(plain)
+    compressed = copy.with_suffix(".html.gz")
+    compressed.unlink(missing_ok=True)
+    if gzipped is not None:
+        compressed.write_bytes(gzipped)
+    print(
+        f"Static ceiling: a copy of {path} ({size:,} bytes"
+        + (f", {len(gzipped):,} gzipped" if gzipped is not None else "")
+        + ").",
+        flush=True,
+    )
+    return copy
+
+
+# The breaking-news run -----------------------------------------------------------------
+
+# What Varnish fetched from gunicorn (URL, status, surrogate keys), and what it answered
+# readers: %{Varnish:handling}x is hit, miss, pass or synth (a PURGE), X-Cache what the
+# VCL says it did, X-Bench marks bench/breaking.py's own polls, %D the microseconds taken.
+BACKEND_LOG_FORMAT = r"%U%q\t%s\t%{xkey}o"
+CLIENT_LOG_FORMAT = r"%m\t%U%q\t%s\t%{Varnish:handling}x\t%{X-Cache}o\t%{X-Bench}i\t%D"
+
+
+def breaking_news(front, environment, articles_file, pages_dir, page_keys, *, bench):
+    """Load articles and the home page through Varnish while the newsroom changes stories."""
+    args = bench.args
+    articles = read_paths(articles_file)
+    home_share = max(1, len(articles) // (HOME_EVERY - 1))
+    paths_file = write_paths(pages_dir / "breaking.txt", articles + ["/"] * home_share)
+    output = WORK_DIR / "breaking.json"
+    output.unlink(missing_ok=True)
+    newsroom_command = [
+        sys.executable, str(BENCH_DIR / "breaking.py"), front.url, str(articles_file),
+        "--duration", str(args.breaking_duration), "--edit-every", str(args.edit_every),
+        "--publish-every", str(args.publish_every), "--output", str(output),
+    ]  # fmt: skip
+    pause = pause_ms(args)
+    with ExitStack() as stack:
+        newsroom = stack.enter_context(
+            subprocess.Popen(
+                newsroom_command,
+                cwd=BASE_DIR,
+                env=environment,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
+        stack.callback(stop_process, newsroom)
+        if newsroom.stdout.readline().strip() != "READY":
+            raise RuntimeError("bench/breaking.py did not start; see its output above.")
+        answered = stack.enter_context(
+            VarnishLog(front, CLIENT_LOG_FORMAT, WORK_DIR / "answered-breaking.log")
+        )
+        fetched = stack.enter_context(
+            VarnishLog(front, BACKEND_LOG_FORMAT, WORK_DIR / "fetched-breaking.log", backend=True)
+        )
+        health = stack.enter_context(VarnishHealth(front, WORK_DIR / "health-breaking.log"))
+        before = front.counters()
+        newsroom.stdin.write("GO\n")
+        newsroom.stdin.flush()
+        loaded = load(
+            bench.tool, front.url, paths_file, args.breaking_duration, args.threads,
+            args.front_connections, pause_ms=pause,
+        )  # fmt: skip
+        loaded["varnish"] = counter_change(before, front.counters())
+        for logger in (answered, fetched, health):
+            logger.stop()
+        # Readers gone: the newsroom may now put its stories back.
+        newsroom.stdin.close()
+        if newsroom.wait(timeout=120) != 0:
+            raise RuntimeError("bench/breaking.py failed; see its output above.")
+    print(
+        f"breaking news {requests_per_second(loaded):9.1f} req/s  p50 {loaded['p50_ms']:.1f} ms"
+        f"  p99 {loaded['p99_ms']:.1f} ms",
+        flush=True,
+    )
+    for path, keys in read_fetched_keys(fetched.lines()).items():
+        page_keys.setdefault(path, set()).update(keys)
+    return BreakingNews(
+        load=loaded,
+        newsroom=json.loads(output.read_text()),
+        answered=read_answers(answered.lines()),
+        page_keys=page_keys,
+        article_paths=set(articles),
+        health=health.sickness(),
+        pause_ms=pause,
+    )
+
+
+def pause_ms(args):
+    """Return the pause per request and connection that paces the breaking-news readers."""
+    if not args.breaking_rate:
+        return 0
+    return max(1, round(args.front_connections * 1000 / args.breaking_rate))
+
+
+def stop_process(process):
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def read_fetched_keys(lines):
+    """Return {path: surrogate keys} over the fetches from gunicorn in ``lines``."""
+    keys = {}
+    for line in lines:
+        fields = line.split("\t")
+        if len(fields) >= 3:
+            keys.setdefault(fields[0], set()).update(k for k in fields[2].split() if k != "-")
+    return keys
+
+
+def read_answers(lines):
+    """Return one dict per answer Varnish logged, with whether it was a cache hit."""
+    answers = []
+    for line in lines:
+        fields = line.split("\t")
+        if len(fields) < 7:
+            continue
+        method, path, status, handling, x_cache, probe, microseconds = fields[:7]
+        x_cache = "" if x_cache == "-" else x_cache
+        answers.append(
+            {
+                "method": method,
+                "path": path,
+                "status": status,
+                "handling": handling,
+                "x_cache": x_cache,
+                "probe": probe not in ("", "-"),
+                # What the VCL's X-Cache says; without one, Varnish's own record.
+                "hit": x_cache.lower().startswith("hit") if x_cache else handling == "hit",
+                "ms": int(microseconds) / 1000 if microseconds.isdigit() else 0.0,
+            }
+        )
+    return answers
+
+
+class BreakingNews:
+    """What the breaking-news run measured: the readers' load, the newsroom's changes and
+    timings, and Varnish's record of every answer."""
+
+    def __init__(self, *, load, newsroom, answered, page_keys, article_paths, health, pause_ms):
+        self.load = load
+        self.newsroom = newsroom
+        self.health = health
+        self.pause_ms = pause_ms
+        self.figures = self.count(answered, page_keys, article_paths)
+
+    def count(self, answered, page_keys, article_paths):
+        """Count hits per group of URLs: article URLs a purge touched, the others, home.
+
+        An article URL is *touched* when a purge named one of the surrogate keys it was
+        fetched with (its own story edited, or a story it shows); the others should only
+        ever be hits.
+        """
+        purged = {key for purge in self.newsroom["purges"] for key in purge["keys"]}
+        edited = {edit["path"] for edit in self.newsroom["edits"]}
+        touched = {
+            path for path in article_paths if path in edited or page_keys.get(path, set()) & purged
+        }
+        counts = {group: {"hit": 0, "other": 0} for group in ("untouched", "touched", "home")}
+        misses, purge_answers = {}, {}
+        for answer in answered:
+            if answer["method"] == "PURGE":
+                status = answer["status"]
+                purge_answers[status] = purge_answers.get(status, 0) + 1
+                continue
+            if answer["probe"] or answer["method"] != "GET":
+                continue
+            path = answer["path"]
+            if path == "/":
+                group = "home"
+            elif path in article_paths:
+                group = "touched" if path in touched else "untouched"
+            else:
+                continue
+            counts[group]["hit" if answer["hit"] else "other"] += 1
+            if group == "untouched" and not answer["hit"]:
+                key = (answer["handling"], answer["x_cache"], answer["status"])
+                misses[key] = misses.get(key, 0) + 1
+        return {
+            "counts": counts,
+            "touched_urls": len(touched),
+            "article_urls": len(article_paths),
+            "purged_keys": len(purged),
+            "untouched_misses": [
+                {"handling": h, "x_cache": x, "status": s, "requests": n}
+                for (h, x, s), n in sorted(misses.items(), key=lambda item: -item[1])
+            ],
+            "purge_answers": purge_answers,
+            "slow_answers": sum(1 for a in answered if not a["probe"] and a["ms"] > 100),
+        }
+
+    def hit_ratio(self, group):
+        counts = self.figures["counts"][group]
+        total = counts["hit"] + counts["other"]
+        return counts["hit"] / total if total else None
+
+    def delays(self, kind, field):
+        """Return the sorted delays (s) of ``kind`` changes, and how many never showed."""
+        values = [change[field] for change in self.newsroom[kind]]
+        return sorted(v for v in values if v is not None), sum(v is None for v in values)
 
 
 # The machine ---------------------------------------------------------------------------
@@ -463,33 +784,34 @@ def machine():
 
 
 class Report:
-    def __init__(self, *, args, tool, results, query_counts, reachable, machine, minutes):
-        self.args = args
-        self.tool = tool
-        self.results = results
+    """docs/benchmarks.md, and the summary on the terminal, from what the run measured."""
+
+    def __init__(self, *, bench, breaking, query_counts, reachable, machine, minutes):
+        self.bench = bench
+        self.args = bench.args
+        self.tool = bench.tool
+        self.results = bench.results
+        self.breaking = breaking
         self.query_counts = query_counts
         self.reachable = reachable
-        self.machine = machine
+        self.machine = {**machine, **bench.front, "background": bench.busy}
         self.minutes = minutes
 
-    def find(self, page, mode):
-        return next(r for r in self.results if r["page"] == page and r["mode"] == mode)
+    def requests_counted(self, page):
+        return self.query_counts["requests"].get(page, [])
 
-    def requests_per_second(self, result):
-        return result["load"]["requests"] / result["load"]["duration_s"]
+    def queries_cell(self, result):
+        if result["mode"] == "uncached":
+            return count_range(r["queries"] for r in self.requests_counted(result["page"]))
+        return "–"
 
-    def requests_counted(self, mode, page):
-        return self.query_counts[mode]["requests"].get(page, [])
-
-    def queries_cell(self, page, mode):
-        requests = self.requests_counted(mode, page)
-        if not requests:
+    def gunicorn_cell(self, result):
+        """Return how many requests of the loaded run reached gunicorn."""
+        if result["mode"] == "uncached":
+            return "all"
+        if result["varnish"] is None:
             return "–"
-        if mode == "uncached":
-            return count_range(r["queries"] for r in requests)
-        hits = count_range(r["queries"] for r in requests if r["cache"] == "hit")
-        misses = count_range(r["queries"] for r in requests if r["cache"] == "miss")
-        return f"{hits} hit, {misses} miss"
+        return f"{result['varnish'].get('MAIN.backend_req', 0):,}"
 
     def errors_cell(self, result):
         loaded, single = result["load"], result["single"]
@@ -506,38 +828,42 @@ class Report:
         socket_errors = loaded["socket_errors"] + single["socket_errors"]
         if socket_errors:
             problems.append(f"{socket_errors} socket errors")
-        in_process = [
-            r for r in self.requests_counted(result["mode"], result["page"]) if r["error"]
-        ]
-        if in_process:
-            problems.append(f"**error in process: {in_process[0]['error'][:120]}**")
+        if result["mode"] == "uncached":
+            in_process = [r for r in self.requests_counted(result["page"]) if r["error"]]
+            if in_process:
+                problems.append(f"**error in process: {in_process[0]['error'][:120]}**")
         return "; ".join(problems) or "none"
 
     def is_error(self, result):
         return self.errors_cell(result).startswith("**")
 
+    def mode_cell(self, result):
+        share = cache_share(result["load"])
+        if result["mode"] == "front cache" and share is not None:
+            return f"front cache ({percent(share)} hits)"
+        return result["mode"]
+
     def rows(self):
         rows = []
         for result in self.results:
             loaded, single = result["load"], result["single"]
-            mode = result["mode"]
-            looked_up = loaded["hits"] + loaded["misses"]
-            if mode == "cached" and looked_up:
-                mode = f"cached ({loaded['hits'] / looked_up:.0%} hits)"
+            page = result["page"]
+            if result["mode"] == "static file":
+                page = "article, saved copy"
+            elif result["paths"] > 1:
+                page = f"{page} ({result['paths']:,} URLs)"
             rows.append(
                 [
-                    f"{result['page']} ({result['paths']:,} URLs)"
-                    if result["paths"] > 1
-                    else result["page"],
-                    mode,
-                    "error"
-                    if self.is_error(result)
-                    else f"{self.requests_per_second(result):,.0f}",
+                    page,
+                    self.mode_cell(result),
+                    str(result["connections"]),
+                    "error" if self.is_error(result) else f"{requests_per_second(loaded):,.0f}",
                     milliseconds(loaded, "p50_ms"),
                     milliseconds(loaded, "p95_ms"),
                     milliseconds(loaded, "p99_ms"),
                     milliseconds(single, "p50_ms"),
-                    self.queries_cell(result["page"], result["mode"]),
+                    self.queries_cell(result),
+                    self.gunicorn_cell(result),
                     self.errors_cell(result),
                 ]
             )
@@ -545,8 +871,8 @@ class Report:
 
     def table(self):
         header = [
-            "page", "mode", "requests/s", "p50 ms", "p95 ms", "p99 ms",
-            "p50 ms, 1 connection", "queries", "errors",
+            "page", "mode", "connections", "requests/s", "p50 ms", "p95 ms", "p99 ms",
+            "p50 ms, 1 connection", "queries", "to gunicorn", "errors",
         ]  # fmt: skip
         lines = [
             "| " + " | ".join(header) + " |",
@@ -555,18 +881,131 @@ class Report:
         lines += ["| " + " | ".join(row) + " |" for row in self.rows()]
         return "\n".join(lines)
 
+    def static_rps(self):
+        static = self.bench.find("article", "static file")
+        return requests_per_second(static["load"]) if static else 0.0
+
+    def ceiling_lines(self):
+        """Return one line per front-cache page: its throughput against the static ceiling."""
+        ceiling = self.static_rps()
+        lines = []
+        for page in FRONT_PAGES:
+            result = self.bench.find(page, "front cache")
+            if result is None or not ceiling:
+                continue
+            share = requests_per_second(result["load"]) / ceiling
+            lines.append(f"| {page} | {requests_per_second(result['load']):,.0f} | {share:.0%} |")
+        return [
+            "| page through Varnish | requests/s | share of the static ceiling |",
+            "|---|---:|---:|",
+            *lines,
+        ]
+
+    def breaking_lines(self):
+        breaking = self.breaking
+        loaded = breaking.load
+        figures = breaking.figures
+        newsroom = breaking.newsroom
+        counts = figures["counts"]
+        health = breaking.health
+        fresh, fresh_missing = breaking.delays("edits", "commit_to_fresh_s")
+        purged, _ = breaking.delays("edits", "commit_to_purged_s")
+        on_home, on_home_missing = breaking.delays("publishes", "commit_to_home_s")
+        offered = (
+            f"paced at most {self.args.breaking_rate:,}/s ({breaking.pause_ms} ms between "
+            "requests on each connection)"
+            if breaking.pause_ms
+            else "unpaced"
+        )
+        rows = [
+            ("readers", f"{self.args.front_connections} connections, {offered}"),
+            ("throughput", f"{requests_per_second(loaded):,.0f} requests/s"),
+            ("latency p50 / p99", f"{loaded['p50_ms']:.1f} ms / {loaded['p99_ms']:.1f} ms"),
+            (
+                "answers",
+                f"{loaded['status_2xx']:,} × 2xx, {loaded['status_4xx']:,} × 4xx, "
+                f"{loaded['status_5xx']:,} × 5xx, "
+                f"{loaded['timeouts'] + loaded['socket_errors']:,} timeouts or socket errors; "
+                f"{figures['slow_answers']:,} took Varnish over 100 ms",
+            ),
+            (
+                "changes",
+                f"{len(newsroom['edits'])} headline edits, {len(newsroom['publishes'])} new "
+                f"stories; {len(newsroom['purges'])} purges naming {figures['purged_keys']} "
+                f"keys (Varnish answered {answer_counts(figures['purge_answers'])})",
+            ),
+            (
+                "article URLs a purge touched",
+                f"{figures['touched_urls']:,} of {figures['article_urls']:,}; hits on them "
+                f"{ratio_cell(breaking.hit_ratio('touched'), counts['touched'])} (a stale copy "
+                "while the fresh one renders is a hit)",
+            ),
+            (
+                "**hit ratio, article URLs no purge touched**",
+                ratio_cell(breaking.hit_ratio("untouched"), counts["untouched"]),
+            ),
+            ("hit ratio, home page", ratio_cell(breaking.hit_ratio("home"), counts["home"])),
+            (
+                "**commit → new headline at the front**",
+                delay_cell(fresh, fresh_missing) + f", over {len(newsroom['edits'])} edits",
+            ),
+            ("commit → purges answered", delay_cell(purged, 0)),
+            (
+                "commit → new story on the home page",
+                delay_cell(on_home, on_home_missing)
+                + f", over {len(newsroom['publishes'])} stories",
+            ),
+            (
+                "fetches from gunicorn",
+                f"{loaded['varnish'].get('MAIN.backend_req', 0):,}; health probes "
+                f"{health['probes'] - health['sick']} healthy, {health['sick']} sick",
+            ),
+        ]
+        lines = ["| measure | this run |", "|---|---|"]
+        lines += [f"| {name} | {value} |" for name, value in rows]
+        if figures["untouched_misses"]:
+            lines += [
+                "",
+                "Requests for article URLs no purge touched that were not cache hits "
+                "(Varnish's handling, X-Cache, status: requests):",
+                "",
+                *(
+                    f"- {m['handling']}, `{m['x_cache'] or '(no X-Cache)'}`, {m['status']}: "
+                    f"{m['requests']:,}"
+                    for m in figures["untouched_misses"][:10]
+                ),
+            ]
+        if newsroom.get("errors"):
+            lines += ["", "The newsroom script reported:", ""]
+            lines += [f"- {error}" for error in newsroom["errors"][:10]]
+        return lines
+
     def verdicts(self):
         """Return one sentence per target, saying whether this run met it."""
         stories = self.args.stories
-        article = self.find("article", "uncached")
-        search = self.find("search", "uncached")
+        article = self.bench.find("article", "uncached")
+        search = self.bench.find("search", "uncached")
         size_note = ""
         if stories < TARGET_SEARCH_STORIES:
             size_note = (
                 f" ({stories / TARGET_SEARCH_STORIES:.0%} of the target's size), "
                 "so it is indicative only"
             )
-        verdicts = [
+        verdicts = []
+        speedups = []
+        for page, previous in PREVIOUS_UNCACHED_RPS.items():
+            result = self.bench.find(page, "uncached")
+            rate = requests_per_second(result["load"])
+            met = not self.is_error(result) and rate >= TARGET_UNCACHED_SPEEDUP * previous
+            speedups.append(
+                f"{page} {met_word(met)} ({rate:,.0f}/s, {rate / previous:.1f}× {previous}/s)"
+            )
+        verdicts.append(
+            f"- **Uncached home, article and feed ≥ {TARGET_UNCACHED_SPEEDUP}× the previous "
+            f"figures** (2026-11-26, this machine, {self.args.connections} connections on "
+            f"{WORKERS} workers): " + "; ".join(speedups) + "."
+        )
+        verdicts += [
             f"- **Uncached article p50 ≤ {TARGET_ARTICLE_P50_MS} ms**: on one connection, the "
             "time a request takes, "
             f"{judged(article['single'], 'p50_ms', TARGET_ARTICLE_P50_MS)}; "
@@ -578,32 +1017,51 @@ class Report:
             f"{judged(search['single'], 'p95_ms', TARGET_SEARCH_P95_MS)}; under load "
             f"{judged(search['load'], 'p95_ms', TARGET_SEARCH_P95_MS)}.",
         ]
-        cached = [r for r in self.results if r["mode"] == "cached"]
-        below = [
-            r["page"] + (" (error)" if self.is_error(r) else "")
-            for r in cached
-            if self.is_error(r) or self.requests_per_second(r) < TARGET_CACHED_RPS
-        ]
-        rates = ", ".join(f"{r['page']} {self.requests_per_second(r):,.0f}/s" for r in cached)
+        front = self.bench.find("article", "front cache")
+        ceiling = self.static_rps()
+        share = requests_per_second(front["load"]) / ceiling if ceiling else 0.0
+        share_met = share >= TARGET_STATIC_SHARE and not self.is_error(front)
         verdicts.append(
-            f"- **Cached pages ≥ {TARGET_CACHED_RPS:,} requests/s**: "
-            + ("met by every page" if not below else f"not met by {', '.join(below)}")
-            + f" ({rates}). The load generator runs on the same {self.machine['cores']} "
-            "cores as gunicorn, PostgreSQL and Redis, so these are lower bounds."
+            f"- **Cached article pages through Varnish ≥ {TARGET_STATIC_SHARE:.0%} of the "
+            f"static ceiling**: {met_word(share_met)}"
+            f" ({requests_per_second(front['load']):,.0f}/s against nginx's {ceiling:,.0f}/s "
+            f"for the same page as a file: {share:.0%}; {front['connections']} connections, "
+            f"{self.args.threads} wrk threads, {self.args.duration} s each, one after the other)."
+        )
+        breaking = self.breaking
+        untouched = breaking.hit_ratio("untouched")
+        verdicts.append(
+            f"- **Hit ratio ≥ {TARGET_UNCHANGED_HIT_RATIO:.0%} on article URLs that did not "
+            "change, during breaking news** (no purge named any of their keys): "
+            + (
+                f"{met_word(untouched >= TARGET_UNCHANGED_HIT_RATIO)} ({percent(untouched)})."
+                if untouched is not None
+                else "not measured (no such requests in the log)."
+            )
+        )
+        edits, missing = breaking.delays("edits", "commit_to_fresh_s")
+        fresh_met = bool(edits) and not missing and edits[-1] <= TARGET_FRESH_SECONDS
+        verdicts.append(
+            f"- **Commit → fresh page at the front ≤ {TARGET_FRESH_SECONDS:g} s**: "
+            f"{met_word(fresh_met)} ({delay_cell(edits, missing)})."
         )
         errors = [r for r in self.results if self.is_error(r)]
-        if errors:
+        if errors or breaking.load["status_5xx"]:
+            named = [f"{r['page']} ({r['mode']})" for r in errors]
+            if breaking.load["status_5xx"]:
+                named.append("breaking news")
             verdicts.append(
                 "- **Errors**: "
-                + ", ".join(f"{r['page']} ({r['mode']})" for r in errors)
-                + " answered with server errors; see the errors column and the gunicorn log."
+                + ", ".join(named)
+                + " answered with server errors; see the errors column and the logs in "
+                "var/bench/."
             )
         return verdicts
 
     def slowest_queries(self):
         lines = []
-        for page in PAGES:
-            requests = self.requests_counted("uncached", page)
+        for page in UNCACHED_PAGES:
+            requests = self.requests_counted(page)
             if not requests:
                 continue
             slowest = max(requests, key=lambda r: r["slowest_ms"])
@@ -617,7 +1075,7 @@ class Report:
                 "```",
                 "",
             ]
-            plan = self.query_counts["uncached"]["plans"].get(page)
+            plan = self.query_counts["plans"].get(page)
             if plan:
                 lines += [
                     "<details><summary>Its plan (EXPLAIN ANALYZE, run again after the "
@@ -634,13 +1092,18 @@ class Report:
 
     def markdown(self):
         machine = self.machine
-        stories = self.args.stories
+        args = self.args
+        stories = args.stories
         tool_line = (
             f"wrk {machine['wrk'].removeprefix('wrk ')} with `bench/paths.lua`"
             if self.tool == "wrk"
             else "`bench/load.py` (Python threads; wrk was not installed, so throughput is a floor)"
         )
-        errors = sorted({line for r in self.results for line in r["server_errors"]})
+        vcl = machine["vcl"]
+        vcl_name = str(vcl.relative_to(BASE_DIR)) if vcl.is_relative_to(BASE_DIR) else str(vcl)
+        warmed = machine["warmed"]
+        errors = sorted(set(self.bench.server_errors))
+        busy = machine["background"]
         lines = [
             "# Benchmarks",
             "",
@@ -650,18 +1113,21 @@ class Report:
             "## How to run",
             "",
             "```sh",
-            "make bench                                      # 10,000 stories, a few minutes",
+            "make bench                                      # 10,000 stories, about 10 minutes",
             ".venv/bin/python bench/run.py --stories 100000  # the search target's size",
             ".venv/bin/python bench/run.py --reuse           # keep the last run's data",
-            ".venv/bin/python bench/run.py --help            # durations, connections, output",
+            ".venv/bin/python bench/run.py --help            # durations, connections, VCL",
             "```",
             "",
-            "It needs PostgreSQL on 127.0.0.1:5432 (user `postgres`, no password) and Redis on "
-            f"127.0.0.1:6379. It only ever touches the database `{DATABASE}` (dropped and "
-            f"re-created unless `--reuse`) and Redis database {REDIS_DB} (flushed), keeps its "
-            "files in `var/bench/`, and stops the gunicorn it started, by PID, even on error. "
-            "Fake stories for any other database: `python manage.py generate_stories --stories "
-            "N [--sections 8] [--authors 200] [--photos 20] [--seed 1] [--reset]`.",
+            "It needs PostgreSQL on 127.0.0.1:5432 (user `postgres`, no password), Redis on "
+            "127.0.0.1:6379, and Debian's `varnish` (7.1, with `varnish-modules` for xkey), "
+            "`nginx` and `wrk`. It only ever touches the database "
+            f"`{DATABASE}` (dropped and re-created unless `--reuse`) and Redis database "
+            f"{REDIS_DB} (flushed), keeps its files in `var/bench/`, starts gunicorn, varnishd, "
+            "varnishncsa and nginx on free ports of 127.0.0.1, and stops each by its PID, even "
+            "on error or SIGTERM. Fake stories for any other database: `python manage.py "
+            "generate_stories --stories N [--sections 8] [--authors 200] [--photos 20] "
+            "[--seed 1] [--reset]`.",
             "",
             "## How it measures",
             "",
@@ -672,23 +1138,62 @@ class Report:
             "vectors filled; `VACUUM ANALYZE` before measuring. "
             f"Readers can reach {self.reachable['articles']:,} stories.",
             f"- **Server**: gunicorn, {WORKERS} sync workers, `DEBUG=0`, production settings "
-            "(WhiteNoise, psycopg pool, CSP), no access log, Django cache in Redis db "
-            f"{REDIS_DB} for both modes. **uncached**: `PAGE_CACHE_SECONDS=0`, every request "
-            f"renders. **cached**: `PAGE_CACHE_SECONDS={CACHED_SECONDS}`, the whole-page cache "
-            "in Redis, shared by the workers as in production.",
-            f"- **Load**: {tool_line}, from a separate process, {self.args.threads} threads, "
-            f"{self.args.connections} connections, {self.args.duration} s per page after a "
-            f"{WARM_UP_SECONDS} s warm-up; then {self.args.single_duration} s on one connection "
-            "(the *p50 ms, 1 connection* column: the time a request takes when it does not "
-            "queue for a worker). Latencies are per request, including queueing.",
-            "- **Pages**: home `/`; article, a random one of every public story per request "
-            "(cached: of the 1,000 newest, those that could be fetched once in "
-            f"{PRIME_SECONDS} s before timing, because a short run cannot warm them all); "
-            "section, random among all sections' first pages; search, "
-            f"random among {', '.join(f'`{q}`' for q in SEARCHES)}; feed `/feeds/latest/`.",
+            "(WhiteNoise, psycopg pool, CSP, surrogate keys), no access log, Django cache in "
+            f"Redis db {REDIS_DB}.",
+            f"- **uncached**: gunicorn alone; every request renders. {args.connections} "
+            "connections, as in the previous figures the targets compare with.",
+            f"- **front cache**: varnishd {machine['varnish']} with `{vcl_name}` (sha256 "
+            f"`{machine['vcl_sha']}…`), {VARNISH_STORAGE.replace(',', ' ')}, in front of the same "
+            "gunicorn, through a `backend.vcl` the script writes (found by `-p vcl_path`, with "
+            "a probe on `/healthz`). Before timing, every page is fetched once through Varnish "
+            f"({PRIME_CONNECTIONS} connections, at most {PRIME_SECONDS} s a page): home, "
+            f"{warmed['section']} sections, the feed, and {warmed['article']:,} of the 1,000 "
+            "newest stories, which the article runs then rotate over. Hits are counted from "
+            "the `X-Cache` header of each answer; *to gunicorn* is Varnish's own count of "
+            "backend fetches during the loaded run.",
+            f"- **static file**: nginx {machine['nginx']} ({machine['cores']} workers, "
+            "`sendfile`, `gzip_static`, no access log) answering every article URL with one "
+            f"saved article page ({page_copy_size(machine)}, the median size of 25 of the "
+            "newest, as Varnish sent it to a browser): about the most any server could do for "
+            "that page here. It runs just before the Varnish article run, with the same wrk "
+            "settings.",
+            f"- **breaking news**: {args.front_connections} connections read the "
+            f"{warmed['article']:,} warmed article URLs and the home page (one request in "
+            f"{HOME_EVERY}) through Varnish for {args.breaking_duration} s"
+            + (
+                f", paced to at most {args.breaking_rate:,} requests/s, a large news site's "
+                "peak. (Unpaced, wrk and Varnish take both cores and the renders that purges "
+                "set off wait for CPU behind the load generator, which in production runs "
+                "elsewhere; `--breaking-rate 0` shows it.) "
+                if args.breaking_rate
+                else ", unpaced. "
+            )
+            + "Meanwhile `bench/breaking.py` (Django, the same database, `VARNISH_URLS` set to "
+            "the bench Varnish so that its commits purge it) edits the headline of one of the "
+            f"50 newest stories every {args.edit_every:g} s with the model's `save()` inside a "
+            "revision, as the admin's change form does, and publishes a new story every "
+            f"{args.publish_every:g} s (the first halfway through) with `article_publish`, as "
+            "*Save and publish* does. After each edit it polls the story's URL through Varnish "
+            "until the new headline shows, and after each new story the home page until the "
+            "story shows, timing from the commit. varnishncsa logs every answer and every "
+            "fetch from gunicorn with its `xkey` header. An article URL is *touched* when a "
+            "purge named one of the keys it was stored with (its own story changed, or one it "
+            "shows); the hit ratio of the target is on the others, from the `X-Cache` header "
+            "of each answer. Afterwards the script puts every headline back and deletes its "
+            "stories.",
+            f"- **Load**: {tool_line}, from a separate process, {args.threads} threads, "
+            f"{args.duration} s per page after a {WARM_UP_SECONDS} s warm-up; then "
+            f"{args.single_duration} s on one connection (the *p50 ms, 1 connection* column: "
+            "the time a request takes when it does not queue). Every request says "
+            "`Accept-Encoding: gzip`, as browsers do (gunicorn does not compress; Varnish "
+            "stores pages gzipped). Latencies are per request, including queueing.",
+            "- **Pages**: home `/`; article, a random one per request of every public story "
+            "(uncached) or of the warmed ones (front cache); section, random among all "
+            f"sections' first pages; search, random among {', '.join(f'`{q}`' for q in SEARCHES)}"
+            " (uncached only: the VCL passes `/search/`); feed `/feeds/latest/`.",
             "- **Queries**: counted in a separate process with Django's test client and "
             "`CaptureQueriesContext` against the same database, on up to 20 URLs per page "
-            "(a range means the count varied). Cached: counted on a cache hit and on a miss.",
+            "(a range means the count varied).",
             "",
             "## Machine",
             "",
@@ -697,16 +1202,15 @@ class Report:
             f"{machine['os']}",
             f"- PostgreSQL {machine['postgres']}, Redis {machine['redis']}, Python "
             f"{machine['python']}, Django {machine['django']}, gunicorn {machine['gunicorn']}, "
-            f"psycopg {machine['psycopg']}, {machine['wrk']}",
-            "- Load generator, gunicorn, PostgreSQL and Redis share the machine. Just before "
-            "each mode's load, other work kept the CPU "
-            + ", ".join(
-                f"{share:.0%} busy ({mode})" for mode, share in machine["background"].items()
-            )
+            f"psycopg {machine['psycopg']}, Varnish {machine['varnish']}, nginx "
+            f"{machine['nginx']}, {machine['wrk']}",
+            "- The load generator shares the cores with gunicorn, Varnish, nginx, PostgreSQL "
+            "and Redis. Just before each part, other work kept the CPU "
+            + ", ".join(f"{share:.0%} busy ({mode})" for mode, share in busy.items())
             + (
                 " — **other processes were competing for the cores, so the figures below are "
                 "pessimistic**."
-                if max(machine["background"].values()) > BUSY_MACHINE_SHARE
+                if max(busy.values()) > BUSY_MACHINE_SHARE
                 else "."
             ),
             f"- The whole run took {self.minutes:.1f} minutes.",
@@ -714,6 +1218,16 @@ class Report:
             f"## Results ({stories:,} stories)",
             "",
             self.table(),
+            "",
+            "Against the static ceiling (nginx serving the saved article page: "
+            f"{self.static_rps():,.0f} requests/s; home, section and feed pages are larger or "
+            "smaller than that page, so only the article is a like-for-like ratio):",
+            "",
+            *self.ceiling_lines(),
+            "",
+            "## Breaking news",
+            "",
+            *self.breaking_lines(),
             "",
             "## Against the targets",
             "",
@@ -753,9 +1267,18 @@ def short_sql(statement, limit=900):
     return text if len(text) <= limit else text[:limit] + " …"
 
 
+def page_copy_size(machine):
+    size = f"{machine['page_copy_bytes']:,} bytes"
+    if machine["page_copy_gzip_bytes"]:
+        size += f", {machine['page_copy_gzip_bytes']:,} gzipped"
+    return size
+
+
 def milliseconds(run, key):
     """Return a latency for the table; wrk's percentiles only cover answered requests."""
-    return f"{run[key]:.1f}" if run["requests"] else "–"
+    if not run["requests"]:
+        return "–"
+    return f"{run[key]:.2f}" if run[key] < 1 else f"{run[key]:.1f}"
 
 
 def count_range(values):
@@ -763,6 +1286,41 @@ def count_range(values):
     if not values:
         return "–"
     return str(values[0]) if len(values) == 1 else f"{values[0]}–{values[-1]}"
+
+
+def percent(share):
+    """Return a share as a percentage precise enough to tell 99.9% from 100%."""
+    if share is None:
+        return "–"
+    if share == 1:
+        return "100%"
+    return f"{min(share * 100, 99.99):.2f}%" if share >= 0.99 else f"{share:.1%}"
+
+
+def ratio_cell(share, counts):
+    total = counts["hit"] + counts["other"]
+    return f"{percent(share)} of {total:,} requests" if total else "no requests"
+
+
+def delay_cell(delays, missing):
+    """Return the median and maximum of ``delays`` (s), and how many never showed."""
+    if not delays:
+        text = "none measured"
+    else:
+        text = f"median {statistics.median(delays) * 1000:,.0f} ms, max {delays[-1] * 1000:,.0f} ms"
+    if missing:
+        text += f"; **{missing} not shown within the poll's deadline**"
+    return text
+
+
+def answer_counts(answers):
+    if not answers:
+        return "nothing logged"
+    return ", ".join(f"{count:,} × {status}" for status, count in sorted(answers.items()))
+
+
+def met_word(met):
+    return "met" if met else "not met"
 
 
 def judged(run, key, target):
