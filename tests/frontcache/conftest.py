@@ -21,6 +21,7 @@ from tests.frontcache.front_servers import (
     HOST,
     ROOT,
     SHIPPED_VCL,
+    STALE_WHILE_REVALIDATE,
     VARNISH_PROGRAMS,
     FailingApplication,
     Gunicorn,
@@ -30,10 +31,6 @@ from tests.frontcache.front_servers import (
     free_port,
     program,
 )
-
-# Shorter than the default (30 s), so that a test can wait past it: beyond it, a soft-purged
-# copy is served only when the backend is down.
-STALE_WHILE_REVALIDATE = 2
 
 
 def require_front(directory):

@@ -25,6 +25,9 @@ SHIPPED_VCL = ROOT / "deploy" / "varnish" / "newsroom.vcl"
 HOST = "127.0.0.1"
 VARNISH_PROGRAMS = ("varnishd", "varnishadm", "varnishstat")
 KNOWN_SETTINGS_NAMES = {setting.name for setting in KNOWN_SETTINGS}
+# The test gunicorn's, shorter than the default (30 s) so that a test can wait past it:
+# beyond it, a soft-purged copy is served only while the backend is down.
+STALE_WHILE_REVALIDATE = 2
 
 
 def program(name):

@@ -25,8 +25,12 @@ from tests.factories import (
     TagFactory,
     UserFactory,
 )
-from tests.frontcache.conftest import STALE_WHILE_REVALIDATE
-from tests.frontcache.front_servers import eventually, fetch, statuses
+from tests.frontcache.front_servers import (
+    STALE_WHILE_REVALIDATE,
+    eventually,
+    fetch,
+    statuses,
+)
 
 FRESH_WITHIN_SECONDS = 1.0
 
@@ -70,16 +74,14 @@ def cached(front, path):
     return response
 
 
-def shows_within_a_second(front, path, text, *, present=True):
-    response = eventually(
-        lambda: (
-            (answer := front.get(path)).status == 200
-            and (text in answer.text) == present
-            and answer
-        ),
-        timeout=FRESH_WITHIN_SECONDS,
+def shows_within_a_second(front, path, text):
+    """Return whether ``path`` shows ``text`` through the front within a second."""
+    return bool(
+        eventually(
+            lambda: (answer := front.get(path)).status == 200 and text in answer.text,
+            timeout=FRESH_WITHIN_SECONDS,
+        )
     )
-    return bool(response)
 
 
 def test_a_second_reader_gets_the_story_from_the_cache(newsroom, front):
@@ -127,11 +129,9 @@ def test_a_story_withdrawn_elsewhere_is_gone_from_the_front_within_a_second(news
         f"article_withdraw(article=Article.objects.get(pk={story.pk}),"
         f" user=get_user_model().objects.get(pk={editor.pk}))\n"
     )
-    withdrawn_at = time.monotonic()
 
     gone = eventually(lambda: front.get(path).status == 410, timeout=FRESH_WITHIN_SECONDS)
     assert gone, "the story still answered from the cache a second after its withdrawal"
-    assert time.monotonic() - withdrawn_at < FRESH_WITHIN_SECONDS + 0.5
     for page in listings:
         response = front.get(page)
         assert response.status == 200
