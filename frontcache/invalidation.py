@@ -44,6 +44,13 @@ class StoryState:
             and (self.published_at <= now)
         )
 
+    def is_scheduled(self, now):
+        return (
+            self.status == "published"
+            and self.published_at is not None
+            and (self.published_at > now)
+        )
+
     def was_seen(self, now):
         """Return whether any page may show this state (public, or a withdrawn story's 410)."""
         return self.is_public(now) or self.status == "withdrawn"
@@ -179,8 +186,16 @@ def story_keys(pk, before, after, now):
     """Return (soft, hard) keys for story ``pk`` changing from ``before`` to ``after``."""
     was = before is not None and before.was_seen(now)
     is_ = after is not None and after.was_seen(now)
+    scheduled = set()
+    if after is not None and after.is_scheduled(now):
+        # The listings a scheduled story will join were stored for a day; rendered again,
+        # they live only until its time (frontcache/middleware.py). Those already
+        # rendered for the same time need nothing.
+        scheduled = after.listing_keys()
+        if before is not None and before.published_at == after.published_at:
+            scheduled -= before.listing_keys() if before.is_scheduled(now) else set()
     if not was and not is_:
-        return set(), set()
+        return scheduled, set()
     was_public = before is not None and before.is_public(now)
     is_public = after is not None and after.is_public(now)
     soft, hard = {keys.article(pk)}, set()
@@ -202,7 +217,7 @@ def story_keys(pk, before, after, now):
             soft |= before.listing_keys() | after.listing_keys()
         soft |= {keys.tag_stories(pk) for pk in before.tag_ids ^ after.tag_ids}
         soft |= {keys.author_stories(pk) for pk in before.author_ids ^ after.author_ids}
-    return soft, hard
+    return soft | scheduled, hard
 
 
 # Receivers. "Before" receivers note the state before a change (and schedule nothing: a

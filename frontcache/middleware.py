@@ -74,10 +74,14 @@ class SurrogateKeyMiddleware:
             return response
         with keys.collecting() as collector:
             response = self.get_response(request)
-        if not self.is_shareable_response(response):
+        page_keys = collector.result()
+        if not self.is_shareable_response(response) or (
+            # A redirect that shows nothing (a slash added to any address) is cheap to
+            # answer, and storing one per address would let anyone fill the cache.
+            response.status_code == 301 and page_keys == [keys.SITE]
+        ):
             self.mark_private(response)
             return response
-        page_keys = collector.result()
         front_seconds = settings.FRONT_CACHE_SECONDS
         browser_seconds = settings.BROWSER_CACHE_SECONDS
         if any(keys.is_listing(key) for key in page_keys):

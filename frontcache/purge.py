@@ -143,22 +143,28 @@ def backend_named(name):
     return None
 
 
-def purge(keys, *, hard):
-    """Purge ``keys`` at every front: at once where it is near, through the task queue if not."""
+def purge(keys, *, hard, repeat=True):
+    """Purge ``keys`` at every front: at once where it is near, through the task queue if not.
+
+    With ``repeat``, the purge is sent again ``PURGE_REPEAT_SECONDS`` later by the task
+    worker: a page whose render read the database just before the commit, and reached
+    the front just after the first purge, would otherwise be kept with the old content.
+    """
     if not keys:
         return
-    from frontcache.tasks import purge_later
+    from frontcache import tasks
 
+    keys = sorted(keys)
     for backend in backends():
         if backend.remote:
-            purge_later.enqueue(backend.name, sorted(keys), hard, 0)
+            tasks.purge_later.enqueue(backend.name, keys, hard, 0)
             continue
         started = time.perf_counter()
         try:
             backend.send(keys, hard=hard)
         except PurgeFailed as error:
             logger.warning("Purge at %s failed, retrying later: %s", backend.name, error)
-            purge_later.enqueue(backend.name, sorted(keys), hard, 1)
+            tasks.purge_later.enqueue(backend.name, keys, hard, 1)
         else:
             logger.info(
                 "%s-purged %d key(s) at %s in %.1f ms",
@@ -167,3 +173,5 @@ def purge(keys, *, hard):
                 backend.name,
                 (time.perf_counter() - started) * 1000,
             )
+    if repeat and settings.PURGE_REPEAT_SECONDS and backends():
+        tasks.purge_again_later(keys, hard)

@@ -1,7 +1,8 @@
-"""Purges that could not go out at once: a CDN's API, or a front that did not answer.
+"""Purges that could not go out at once (a CDN's API, a front that did not answer), and
+the repeat of every purge a moment later, run by the task worker (``manage.py db_worker``).
 
-Retried with a doubling delay (2 s, 4 s … at most ``PURGE_RETRY_MAX_SECONDS`` apart) for
-``PURGE_RETRY_ATTEMPTS`` attempts, by the task worker (``manage.py db_worker``).
+A failed purge is retried with a doubling delay (2 s, 4 s … at most
+``PURGE_RETRY_MAX_SECONDS`` apart) for ``PURGE_RETRY_ATTEMPTS`` attempts.
 """
 
 import logging
@@ -35,3 +36,16 @@ def purge_later(backend_name: str, keys: list[str], hard: bool, attempt: int) ->
         )
         return False
     return True
+
+
+def purge_again_later(keys, hard):
+    """Queue the repeat of a purge, ``PURGE_REPEAT_SECONDS`` from now (see ``purge.purge``)."""
+    if not default_task_backend.supports_defer:
+        return  # tasks run inline (development, tests): no later to wait for
+    run_after = timezone.now() + timedelta(seconds=settings.PURGE_REPEAT_SECONDS)
+    purge_again.using(run_after=run_after).enqueue(keys, hard)
+
+
+@task(queue_name="default")
+def purge_again(keys: list[str], hard: bool) -> None:
+    purge.purge(keys, hard=hard, repeat=False)

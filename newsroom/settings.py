@@ -199,6 +199,8 @@ if missing := [name for name in CDN_PURGE_NEEDS if not globals()[name]]:
     raise ImproperlyConfigured(f"CDN_PURGE={CDN_PURGE} needs {' and '.join(missing)}.")
 PURGE_TIMEOUT = float(os.environ.get("PURGE_TIMEOUT", "0.5"))
 CDN_PURGE_TIMEOUT = float(os.environ.get("CDN_PURGE_TIMEOUT", "10"))
+# Every purge is sent again this many seconds later, for pages rendered during the commit.
+PURGE_REPEAT_SECONDS = float(os.environ.get("PURGE_REPEAT_SECONDS", "2"))
 PURGE_RETRY_ATTEMPTS = int(os.environ.get("PURGE_RETRY_ATTEMPTS", "16"))
 PURGE_RETRY_MAX_SECONDS = int(os.environ.get("PURGE_RETRY_MAX_SECONDS", "300"))
 

@@ -51,6 +51,27 @@ def eventually(check, *, timeout, interval=0.02):
         time.sleep(interval)
 
 
+# What "at once" means for a change reaching readers through the front.
+FRESH_WITHIN_SECONDS = 1.0
+
+
+def cached(front, path):
+    """Fetch ``path`` until it comes from the cache; return that response."""
+    response = eventually(lambda: (answer := front.get(path)).cache == "HIT" and answer, timeout=2)
+    assert response, f"{path} never came from the cache"
+    return response
+
+
+def shows_within_a_second(front, path, text, *, present=True):
+    """Return whether ``path`` shows (or, with ``present=False``, no longer shows) ``text``."""
+    return bool(
+        eventually(
+            lambda: (answer := front.get(path)).status == 200 and (text in answer.text) == present,
+            timeout=FRESH_WITHIN_SECONDS,
+        )
+    )
+
+
 @dataclass
 class Response:
     status: int

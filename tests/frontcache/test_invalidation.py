@@ -27,8 +27,7 @@ from tests.factories import (
     UserFactory,
     image_bytes,
 )
-from tests.frontcache.front_servers import ROOT
-from tests.frontcache.test_varnish import cached, shows_within_a_second
+from tests.frontcache.front_servers import ROOT, cached, shows_within_a_second
 
 SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "000_b29aaeb6f4026fa3.txt"
 
