@@ -17,6 +17,7 @@ stories it published, so the database is as it found it.
 """
 
 import argparse
+import gzip
 import http.client
 import json
 import os
@@ -65,9 +66,16 @@ class Front:
             if self.connection is None:
                 self.connection = http.client.HTTPConnection(self.host, self.port, timeout=5)
             try:
-                self.connection.request("GET", path, headers={PROBE_HEADER: "poll"})
+                # As readers' browsers ask: Varnish keeps a gzipped copy and a plain one
+                # apart (Vary: Accept-Encoding), and readers get the gzipped one.
+                self.connection.request(
+                    "GET", path, headers={PROBE_HEADER: "poll", "Accept-Encoding": "gzip"}
+                )
                 response = self.connection.getresponse()
-                return response.status, response.read()
+                body = response.read()
+                if response.getheader("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                return response.status, body
             except (OSError, http.client.HTTPException):
                 self.connection.close()
                 self.connection = None
