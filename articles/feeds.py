@@ -151,7 +151,7 @@ class LatestFeed(Feed):
 
     def items(self, obj):
         surrogate_keys.add(self.listing_key(obj))
-        return self.stories(obj).for_detail()[:FEED_ITEMS]
+        return self.stories(obj).for_feed()[:FEED_ITEMS]
 
     def listing_key(self, obj):
         """Return the surrogate key of the listing this feed follows."""
@@ -182,7 +182,7 @@ class LatestFeed(Feed):
 
     def item_categories(self, item):
         section = [item.section.name] if item.section else []
-        return section + [tag.name for tag in item.tags.all()]
+        return section + [tag.name for tag in item.ordered_tags]
 
     def item_enclosures(self, item):
         image = self.item_image(item)
