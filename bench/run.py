@@ -49,7 +49,7 @@ from urllib.parse import quote
 import psycopg
 import redis
 from psycopg import sql
-from services import HOST, Gunicorn, Nginx, Varnish, VarnishHealth, VarnishLog
+from services import HOST, Gunicorn, Nginx, TaskWorker, Varnish, VarnishHealth, VarnishLog
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 BENCH_DIR = BASE_DIR / "bench"
@@ -578,6 +578,8 @@ def breaking_news(front, environment, articles_file, pages_dir, page_keys, *, be
         stack.callback(stop_process, newsroom)
         if newsroom.stdout.readline().strip() != "READY":
             raise RuntimeError("bench/breaking.py did not start; see its output above.")
+        # It sends each purge again a moment later, as in production.
+        stack.enter_context(TaskWorker(environment, WORK_DIR / "db-worker-breaking.log"))
         answered = stack.enter_context(
             VarnishLog(front, CLIENT_LOG_FORMAT, WORK_DIR / "answered-breaking.log")
         )
@@ -948,7 +950,8 @@ class Report:
                 "changes",
                 f"{len(newsroom['edits'])} headline edits, {len(newsroom['publishes'])} new "
                 f"stories; {len(newsroom['purges'])} purges naming {figures['purged_keys']} "
-                f"keys (Varnish answered {answer_counts(figures['purge_answers'])})",
+                "keys, each sent again by the task worker (Varnish answered "
+                f"{answer_counts(figures['purge_answers'])} to PURGE)",
             ),
             (
                 "article URLs a purge touched",
@@ -1186,7 +1189,9 @@ class Report:
                 else ", unpaced. "
             )
             + "Meanwhile `bench/breaking.py` (Django, the same database, `VARNISH_URLS` set to "
-            "the bench Varnish so that its commits purge it) edits the headline of one of the "
+            "the bench Varnish so that its commits purge it, and `manage.py db_worker` beside "
+            "it sending each purge again a moment later, as in production) edits the headline "
+            "of one of the "
             f"50 newest stories every {args.edit_every:g} s with the model's `save()` inside a "
             "revision, as the admin's change form does, and publishes a new story every "
             f"{args.publish_every:g} s (the first halfway through) with `article_publish`, as "

@@ -141,6 +141,25 @@ class Gunicorn(Service):
         ]
 
 
+class TaskWorker(Service):
+    """``manage.py db_worker`` on every queue, as production runs it beside gunicorn."""
+
+    name = "db_worker"
+
+    def __init__(self, environment, log_path):
+        super().__init__(log_path)
+        self.environment = environment
+
+    def command(self):
+        return [
+            sys.executable, "manage.py", "db_worker", "--queue-name", "*", "--no-reload",
+            "--no-startup-delay",
+        ]  # fmt: skip
+
+    def is_ready(self):
+        return True
+
+
 class Varnish(Service):
     """varnishd with ``vcl`` in front of gunicorn, in its own working directory.
 
