@@ -152,7 +152,7 @@ class Author(models.Model):
         return slug_path("articles:author_detail", self.slug)
 
 
-# What a story card shows (templates/includes/story_card.html): headline, standfirst,
+# What a story card shows ({% story_card %}, articles/templatetags/story.py): headline, standfirst,
 # label, date and address, free-text byline, section and photo. Not the body, which is
 # most of a story's row.
 CARD_FIELDS = (

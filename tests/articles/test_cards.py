@@ -208,3 +208,16 @@ def test_every_card_links_the_canonical_address_of_its_story(client):
 
     for path in canonical:
         assert client.get(path).status_code == 200
+
+
+def test_only_the_lead_story_has_the_lead_card(client):
+    ArticleFactory(headline="The big one", featured=True)
+    for hours in range(2, 12):
+        ArticleFactory(published_at=hours_ago(hours))
+
+    html = client.get("/").content.decode()
+
+    assert html.count('<article class="story-card') == 11
+    assert html.count("story-card--lead") == 1
+    lead_card = html.split("story-card--lead", 1)[1].split("</article>", 1)[0]
+    assert "The big one" in lead_card
