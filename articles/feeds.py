@@ -8,6 +8,7 @@ conditional GET with 304 from it (or from the ETag it computes over the feed).
 
 import io
 import re
+from functools import lru_cache
 from urllib.parse import urljoin
 
 from django.contrib.syndication.views import Feed
@@ -44,6 +45,9 @@ def xml_text(value):
     return XML_CONTROL_CHARACTERS.sub("", value) if isinstance(value, str) else value
 
 
+# A pure function, and a feed rewrites the same thirty stories on every render until one
+# changes: the last few hundred results are kept rather than worked out again.
+@lru_cache(maxsize=256)
 def absolute_html(html, base_url):
     """Return ``html`` with every relative ``href``, ``src`` and ``cite`` made absolute."""
     edits = []
@@ -56,6 +60,11 @@ def absolute_html(html, base_url):
             written = "".join(f' {name}="{escape(value)}"' for name, value in attributes.items())
             edits.append(Edit(tag.start, tag.end, f"<{tag.name}{written}>"))
     return apply_edits(html, edits)
+
+
+def feed_image(photo):
+    """Return the file of ``photo`` that feeds carry, or None while it awaits its file."""
+    return image_file(photo, max_width=FEED_IMAGE_WIDTH) if photo.image else None
 
 
 class StoryFeedGenerator(Rss201rev2Feed):
@@ -151,7 +160,15 @@ class LatestFeed(Feed):
 
     def items(self, obj):
         surrogate_keys.add(self.listing_key(obj))
-        return self.stories(obj).for_feed()[:FEED_ITEMS]
+        stories = list(self.stories(obj).for_feed()[:FEED_ITEMS])
+        # A few library photos lead many stories: choose each photo's file once.
+        images = {}
+        for story in stories:
+            photo = story.lead_photo
+            if photo is not None and photo.pk not in images:
+                images[photo.pk] = feed_image(photo)
+            story.feed_image = images.get(story.lead_photo_id)
+        return stories
 
     def listing_key(self, obj):
         """Return the surrogate key of the listing this feed follows."""
@@ -194,10 +211,7 @@ class LatestFeed(Feed):
 
     def item_image(self, item):
         """Return the file of the story's lead photo that the feed carries, or None."""
-        photo = item.lead_photo
-        if photo is None or not photo.image:
-            return None
-        return image_file(photo, max_width=FEED_IMAGE_WIDTH)
+        return item.feed_image
 
     def item_extra_kwargs(self, item):
         image = self.item_image(item)
