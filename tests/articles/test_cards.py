@@ -4,11 +4,13 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.template import Context, Template
 from django.test import override_settings
 from django.urls import reverse, set_script_prefix
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from articles.models import Article
+from articles.templatetags.story import dateline
 from articles.views import RELATED_STORIES, related_stories
 from tests.factories import ArticleFactory, SectionFactory, TagFactory
 
@@ -221,3 +223,21 @@ def test_only_the_lead_story_has_the_lead_card(client):
     assert html.count("story-card--lead") == 1
     lead_card = html.split("story-card--lead", 1)[1].split("</article>", 1)[0]
     assert "The big one" in lead_card
+
+
+# Dates ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("zone", ["GMT", "Europe/London", "Asia/Kolkata", "America/St_Johns"])
+@pytest.mark.parametrize("language", ["en-gb", "fr", "ar"])
+def test_card_dateline_reads_as_the_date_filter_writes_it(zone, language):
+    template = Template('{{ value|date:"F jS, Y - H:i T" }}')
+    moments = [
+        datetime(2016, 12, 13, 12, 12, tzinfo=UTC) + timedelta(days=days, hours=hours)
+        for days in range(0, 400, 13)
+        for hours in (0, 7, 23)
+    ]
+    with override_settings(TIME_ZONE=zone), translation.override(language):
+        for moment in moments:
+            expected = template.render(Context({"value": moment}))
+            assert dateline(timezone.localtime(moment)) == expected
