@@ -1,7 +1,7 @@
 from collections import defaultdict
 from datetime import UTC, datetime
 from itertools import groupby
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 from django.core import signing
 from django.db.models import Count, OuterRef, Subquery, Value
@@ -59,17 +59,17 @@ class HomeView(PublishedArticleMixin, TemplateView):
             self.get_queryset()
             .filter(published_at__gte=oldest_candidate)
             .order_by("-published_at", "-pk")
-            .values_list("pk", "featured", "section_id", named=True)
+            .values_list("pk", "featured", "section_id")
         )
         # Featured stories first, each group newest first (the sort is stable).
-        ranked = sorted(candidates, key=attrgetter("featured"), reverse=True)
-        top_ids = [candidate.pk for candidate in ranked[: HOME_TOP_STORIES + 1]]
+        ranked = sorted(candidates, key=itemgetter(1), reverse=True)
+        top_ids = [pk for pk, _, _ in ranked[: HOME_TOP_STORIES + 1]]
         shown = set(top_ids)
         newest_in_section = defaultdict(list)
-        for candidate in candidates:
-            section_ids = newest_in_section[candidate.section_id]
-            if candidate.pk not in shown and len(section_ids) < HOME_STORIES_PER_SECTION:
-                section_ids.append(candidate.pk)
+        for pk, _, section_id in candidates:
+            section_ids = newest_in_section[section_id]
+            if pk not in shown and len(section_ids) < HOME_STORIES_PER_SECTION:
+                section_ids.append(pk)
         newest_in_section.pop(None, None)
         section_story_ids = {pk for pks in newest_in_section.values() for pk in pks}
         stories = list(

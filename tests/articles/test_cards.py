@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 from articles.models import Article
 from articles.templatetags.story import dateline
 from articles.views import RELATED_STORIES, related_stories
-from tests.factories import ArticleFactory, SectionFactory, TagFactory
+from tests.factories import ArticleFactory, AuthorFactory, SectionFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -241,3 +241,30 @@ def test_card_dateline_reads_as_the_date_filter_writes_it(zone, language):
         for moment in moments:
             expected = template.render(Context({"value": moment}))
             assert dateline(timezone.localtime(moment)) == expected
+
+
+# Bylines --------------------------------------------------------------------------------
+
+
+def test_cards_show_each_storys_authors_in_byline_order(client):
+    """Guard against cards' authors coming in another story's order, or twice."""
+    first, second, third = (AuthorFactory(name=name) for name in ("Ann One", "Bob Two", "Cy Three"))
+    ArticleFactory(headline="Story A", authors=[first, second, third], byline="AFP")
+    ArticleFactory(headline="Story B", authors=[third, first], published_at=hours_ago(2))
+    ArticleFactory(headline="Story C", authors=[second], published_at=hours_ago(3))
+
+    html = client.get("/").content.decode()
+
+    bylines = {
+        headline: re.sub(r"<[^>]+>", "", byline)
+        for headline, byline in re.findall(
+            r'class="card-headline"><a href="[^"]*">([^<]*)</a>.*?<p class="byline">(.*?)</p>',
+            html,
+            re.S,
+        )
+    }
+    assert bylines == {
+        "Story A": "Ann One, Bob Two, Cy Three and AFP",
+        "Story B": "Cy Three and Ann One",
+        "Story C": "Bob Two",
+    }
