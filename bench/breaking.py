@@ -67,8 +67,8 @@ class Front:
             if self.connection is None:
                 self.connection = http.client.HTTPConnection(self.host, self.port, timeout=5)
             try:
-                # As readers' browsers ask: Varnish keeps a gzipped copy and a plain one
-                # apart (Vary: Accept-Encoding), and readers get the gzipped one.
+                # As readers' browsers ask, so that the poll reads the bytes they get
+                # (Varnish stores pages gzipped and unzips them for other clients).
                 self.connection.request(
                     "GET", path, headers={PROBE_HEADER: "poll", "Accept-Encoding": "gzip"}
                 )
