@@ -158,6 +158,8 @@ class Author(models.Model):
 CARD_FIELDS = (
     "headline", "slug", "dek", "byline", "story_type", "published_at", "section", "lead_photo",
 )  # fmt: skip
+# What a feed item carries besides: the whole story, its summary and its last update.
+FEED_FIELDS = (*CARD_FIELDS, "body", "seo_description", "lead_photo_caption", "updated_at")
 # What a byline shows of an author: the name, linked to their page.
 BYLINE_AUTHOR_FIELDS = ("name", "slug")
 
@@ -207,18 +209,23 @@ class ArticleQuerySet(models.QuerySet):
         )
 
     def for_feed(self):
-        """Return whole stories with what a feed item carries, each relation as a list.
+        """Return stories with what a feed item carries, each relation as a list.
 
         ``ordered_authors``, ``ordered_tags`` and ``ordered_corrections``: plain lists, as
         ``with_bylines()`` explains, for thirty stories a request.
         """
-        return self.for_listing().prefetch_related(
-            Prefetch("tags", queryset=Tag.objects.order_by("name"), to_attr="ordered_tags"),
-            Prefetch(
-                "corrections",
-                queryset=Correction.objects.order_by("published_at"),
-                to_attr="ordered_corrections",
-            ),
+        return (
+            self.only(*FEED_FIELDS)
+            .select_related("section", "lead_photo")
+            .with_bylines()
+            .prefetch_related(
+                Prefetch("tags", queryset=Tag.objects.order_by("name"), to_attr="ordered_tags"),
+                Prefetch(
+                    "corrections",
+                    queryset=Correction.objects.order_by("published_at"),
+                    to_attr="ordered_corrections",
+                ),
+            )
         )
 
 
