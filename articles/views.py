@@ -53,28 +53,17 @@ class HomeView(PublishedArticleMixin, TemplateView):
             ),
             Value(datetime.min.replace(tzinfo=UTC)),
         )
-        # Ranking needs three small columns of each candidate, newest first; only the
-        # stories shown are then loaded whole, in one query.
-        candidates = list(
+        # Ranking needs three small columns of each candidate; only the stories shown
+        # are then loaded whole, in one query.
+        top_ids, section_story_ids = home_story_ids(
             self.get_queryset()
             .filter(published_at__gte=oldest_candidate)
             .order_by("-published_at", "-pk")
             .values_list("pk", "featured", "section_id")
         )
-        # Featured stories first, each group newest first (the sort is stable).
-        ranked = sorted(candidates, key=itemgetter(1), reverse=True)
-        top_ids = [pk for pk, _, _ in ranked[: HOME_TOP_STORIES + 1]]
-        shown = set(top_ids)
-        newest_in_section = defaultdict(list)
-        for pk, _, section_id in candidates:
-            section_ids = newest_in_section[section_id]
-            if pk not in shown and len(section_ids) < HOME_STORIES_PER_SECTION:
-                section_ids.append(pk)
-        newest_in_section.pop(None, None)
-        section_story_ids = {pk for pks in newest_in_section.values() for pk in pks}
         stories = list(
             self.get_queryset()
-            .filter(pk__in=shown | section_story_ids)
+            .filter(pk__in=[*top_ids, *section_story_ids])
             .for_card()
             .with_bylines()
             .order_by("section__order", "section__name", "-published_at", "-pk")
@@ -90,6 +79,26 @@ class HomeView(PublishedArticleMixin, TemplateView):
         ]
         surrogate_keys.add(surrogate_keys.STORIES)
         return super().get_context_data(lead=lead, top_stories=top, sections=sections, **kwargs)
+
+
+def home_story_ids(candidates):
+    """Return the ids of the home page's top stories, in order, and of its section stories.
+
+    ``candidates`` are (pk, featured, section_id) rows, newest first. The top stories are
+    the featured ones, then the others, newest first; each section then shows its newest
+    stories that are not among them.
+    """
+    candidates = list(candidates)
+    # Sorting is stable: each group stays newest first.
+    ranked = sorted(candidates, key=itemgetter(1), reverse=True)
+    top_ids = [pk for pk, _, _ in ranked[: HOME_TOP_STORIES + 1]]
+    newest_in_section = defaultdict(list)
+    for pk, _, section_id in candidates:
+        in_section = newest_in_section[section_id]
+        if pk not in top_ids and len(in_section) < HOME_STORIES_PER_SECTION:
+            in_section.append(pk)
+    newest_in_section.pop(None, None)
+    return top_ids, {pk for pks in newest_in_section.values() for pk in pks}
 
 
 class StoryListView(PublishedArticleMixin, ListView):
