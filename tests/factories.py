@@ -1,5 +1,6 @@
 import io
 from datetime import timedelta
+from pathlib import Path
 
 import factory
 from django.contrib.auth import get_user_model
@@ -18,6 +19,9 @@ def image_bytes(*, width=640, height=360, format="JPEG", color=(120, 130, 140)):
     Image.new("RGB", (width, height), color).save(buffer, format=format)
     return buffer.getvalue()
 
+
+# The reference story (a real published article), as the demo content ships it.
+SEED = Path(__file__).resolve().parents[1] / "newsroom" / "demo" / "000_b29aaeb6f4026fa3.txt"
 
 PASSWORD = "correct horse battery"  # every factory user's, for tests that log in with it
 

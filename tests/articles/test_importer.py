@@ -1,5 +1,4 @@
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -12,9 +11,7 @@ from articles.revisions import StoryEditedError
 from articles.services import article_import
 from photos.models import Photo
 from tests.articles.admin_forms import change_url, form_data
-from tests.factories import PASSWORD, SectionFactory, UserFactory, image_bytes
-
-SEED = Path(__file__).resolve().parents[2] / "newsroom" / "demo" / "000_b29aaeb6f4026fa3.txt"
+from tests.factories import PASSWORD, SEED, SectionFactory, UserFactory, image_bytes
 
 STORY = """Storm closes the port for a second day
 Published March 2nd, 2021 - 08:05 GMT

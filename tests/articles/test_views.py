@@ -1,6 +1,5 @@
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -9,6 +8,7 @@ from django.utils import timezone
 from articles.models import Article, Correction
 from newsroom.models import SiteSettings
 from tests.factories import (
+    SEED,
     ArticleFactory,
     AuthorFactory,
     CorrectionFactory,
@@ -18,8 +18,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-SEED = Path(__file__).resolve().parents[2] / "newsroom" / "demo" / "000_b29aaeb6f4026fa3.txt"
 
 
 @pytest.fixture

@@ -1,18 +1,14 @@
 """axe-core in Chromium on the pages readers use most: no serious or critical violations."""
 
-from pathlib import Path
-
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
 
 from articles.models import Article, Section
 from newsroom.models import SiteSettings
-from tests.factories import ArticleFactory, AuthorFactory, CorrectionFactory, image_bytes
+from tests.factories import SEED, ArticleFactory, AuthorFactory, CorrectionFactory, image_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-SEED = Path(__file__).resolve().parents[2] / "newsroom" / "demo" / "000_b29aaeb6f4026fa3.txt"
 
 
 @pytest.fixture

@@ -1,14 +1,10 @@
-from pathlib import Path
-
 import pytest
 from django.core.management import call_command
 
 from articles.models import Article
-from tests.factories import image_bytes
+from tests.factories import SEED, image_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-SEED = Path(__file__).resolve().parents[2] / "newsroom" / "demo" / "000_b29aaeb6f4026fa3.txt"
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ still served from the cache.
 import subprocess
 import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
@@ -19,6 +18,7 @@ from articles.models import Article
 from articles.services import article_publish, article_restore_version
 from newsroom.models import SiteSettings
 from tests.factories import (
+    SEED,
     ArticleFactory,
     AuthorFactory,
     PhotoFactory,
@@ -28,8 +28,6 @@ from tests.factories import (
     image_bytes,
 )
 from tests.frontcache.front_servers import ROOT, cached, shows_within_a_second
-
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "000_b29aaeb6f4026fa3.txt"
 
 
 @pytest.fixture
