@@ -274,12 +274,6 @@ sub vcl_backend_response {
         || beresp.http.Surrogate-Control ~ "(?i)no-store") {
         call newsroom_do_not_store;
     }
-    if (beresp.status == 301 && beresp.http.xkey ~ "^\s*site\s*$") {
-        # A redirect that shows nothing (Django adding a slash answers it for every
-        # address under /section/, /tag/, /YYYY/MM/DD/ ...): cheap to answer, and storing
-        # it would let random addresses fill the cache.
-        call newsroom_do_not_store;
-    }
     if (beresp.http.Surrogate-Control ~ "(?i)(^|[,\s])max-age=[0-9]+") {
         set beresp.ttl = std.duration(regsub(beresp.http.Surrogate-Control,
             "(?i)^(.*[,\s])?max-age=([0-9]+).*$", "\2s"), 0s);
