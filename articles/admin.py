@@ -13,7 +13,9 @@ from reversion.admin import VersionAdmin
 from reversion.models import Version
 
 from articles import revisions, services
+from articles.editing_admin import StoryEditingAdminMixin, pending_byline_rows, pending_update_for
 from articles.forms import ArticleAdminForm
+from articles.html import sanitize_html
 from articles.models import Article, ArticleAuthor, Author, Correction, Section, Tag
 from articles.search import full_text_search_available, search_articles
 from photos.widgets import PhotoChooserAdminMixin
@@ -52,6 +54,10 @@ class BylineInline(admin.TabularInline):
     verbose_name = "byline"
     verbose_name_plural = "Bylines (in the order readers see them)"
 
+    def get_extra(self, request, obj=None, **kwargs):
+        rows = pending_byline_rows(request, obj)
+        return self.extra if rows is None else rows
+
 
 class CorrectionInline(admin.StackedInline):
     model = Correction
@@ -71,6 +77,7 @@ class StatusFilter(admin.SimpleListFilter):
             ("scheduled", "Scheduled"),
             ("live", "Published"),
             ("withdrawn", "Withdrawn"),
+            ("pending", "Update pending"),
         ]
 
     def queryset(self, request, queryset):
@@ -82,6 +89,7 @@ class StatusFilter(admin.SimpleListFilter):
             "scheduled": lambda: queryset.filter(status=published, published_at__gt=now),
             "live": lambda: queryset.filter(status=published, published_at__lte=now),
             "withdrawn": lambda: queryset.filter(status=Article.Status.WITHDRAWN),
+            "pending": lambda: queryset.filter(pending_update__isnull=False),
         }.get(self.value(), lambda: queryset)()
 
 
@@ -90,16 +98,24 @@ WORKFLOW_BUTTONS = {
     "_publish": (services.article_publish, None),
     "_withdraw": (services.article_withdraw, "Withdrawn: its address now answers 410 Gone."),
     "_to_draft": (services.article_return_to_draft, "Returned to draft."),
+    "_publish_update": (
+        services.article_publish_update,
+        "The update is published: readers see it now.",
+    ),
 }
+# What saving a published story's pending update never changes: its publication times.
+NOT_STAGED = {"published_at", "updated_at"}
 
 
 @admin.register(Article)
-class ArticleAdmin(PhotoChooserAdminMixin, VersionAdmin):
+class ArticleAdmin(StoryEditingAdminMixin, PhotoChooserAdminMixin, VersionAdmin):
     form = ArticleAdminForm
     object_history_template = "admin/articles/article/object_history.html"
     change_list_template = "admin/articles/article/change_list.html"
     inlines = [BylineInline, CorrectionInline]
-    list_display = ["headline", "status_badge", "section", "byline_list", "published_at"]
+    list_display = [
+        "headline", "status_badge", "editing_marker", "section", "byline_list", "published_at",
+    ]  # fmt: skip
     list_filter = [StatusFilter, "section", "story_type", "featured", "bylines__author",
                    "published_at"]  # fmt: skip
     list_select_related = ["section"]
@@ -136,6 +152,7 @@ class ArticleAdmin(PhotoChooserAdminMixin, VersionAdmin):
         return (
             super()
             .get_queryset(request)
+            .with_editing_marks()
             .prefetch_related(
                 Prefetch("bylines", queryset=ArticleAuthor.objects.select_related("author"))
             )
@@ -152,20 +169,69 @@ class ArticleAdmin(PhotoChooserAdminMixin, VersionAdmin):
         readonly = list(super().get_readonly_fields(request, obj))
         if not request.user.has_perm("articles.publish_article"):
             readonly += ["published_at", "updated_at", "featured"]
+        elif self.edits_pending_update(request, obj):
+            readonly += sorted(NOT_STAGED)
         return readonly
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or obj.status != Article.Status.PUBLISHED:
+            return fieldsets
+        # A published story's update can tell readers it was updated.
+        return [
+            (name, {**options, "fields": [*options["fields"], "substantive_update"]})
+            if name == "Publication"
+            else (name, options)
+            for name, options in fieldsets
+        ]
+
+    def get_inlines(self, request, obj):
+        # Corrections reach readers the moment they are saved: never part of a pending update.
+        if self.edits_pending_update(request, obj):
+            return [BylineInline]
+        return super().get_inlines(request, obj)
+
+    def edits_pending_update(self, request, obj):
+        """Return whether the form edits a pending update rather than the live story."""
+        return (
+            obj is not None
+            and obj.status == Article.Status.PUBLISHED
+            and (
+                pending_update_for(request, obj) is not None
+                or not services.article_can_edit(user=request.user, article=obj)
+            )
+        )
 
     def has_change_permission(self, request, obj=None):
         if not super().has_change_permission(request, obj):
             return False
-        return obj is None or services.article_can_edit(user=request.user, article=obj)
+        return obj is None or services.article_can_work_on(user=request.user, article=obj)
 
     def has_publish_permission(self, request):
         return request.user.has_perm("articles.publish_article")
+
+    @admin.display(description="being edited")
+    def editing_marker(self, article):
+        if not getattr(article, "editing_by", None):
+            return ""
+        return format_html(
+            '<span class="editing-marker" title="Being edited by {}">✎ {}</span>',
+            article.editing_by,
+            article.editing_by,
+        )
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, article):
         if article.pk is None:
             return "Draft (not saved yet)"
+        if getattr(article, "has_pending_update", False):
+            return format_html(
+                '{} <span class="status status-pending">update pending</span>',
+                self.status_word(article),
+            )
+        return self.status_word(article)
+
+    def status_word(self, article):
         label = article.status_label
         if label == "Scheduled":
             when = timezone.localtime(article.published_at).strftime("%d %b %Y, %H:%M %Z")
@@ -186,16 +252,65 @@ class ArticleAdmin(PhotoChooserAdminMixin, VersionAdmin):
         return reverse("articles:preview", kwargs={"pk": article.pk})
 
     def save_model(self, request, obj, form, change):
+        if self.is_staging(request, obj):
+            return  # save_related stages the update; the live story stays as it is
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
+        if self.is_staging(request, form.instance):
+            self.stage_update(request, form, formsets)
+            return
         super().save_related(request, form, formsets, change)
         article = form.instance
         author = getattr(request.user, "author", None)
         if not change and author is not None and not article.bylines.exists():
             ArticleAuthor.objects.create(article=article, author=author, position=0)
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        if self.is_staging(request, form.instance):
+            return "Saved a pending update (not yet shown to readers)."
+        return super().construct_change_message(request, form, formsets, add)
+
+    def stage_update(self, request, form, formsets):
+        """Save the form as the story's pending update: readers keep the live version."""
+        article = form.instance
+        data = form.cleaned_data
+        bylines = next(formset for formset in formsets if formset.prefix == "bylines")
+        rows = sorted(
+            (row["position"] or 0, index, row["author"].pk)
+            for index, row in enumerate(bylines.cleaned_data)
+            if row and row.get("author") and not row.get("DELETE")
+        )
+        # The form has put what it holds on the (unsaved) story; tags are only in the form.
+        content = revisions.Content(
+            fields={name: getattr(article, name) or "" for name in revisions.RESTORED_FIELDS},
+            lead_photo_id=article.lead_photo_id,
+            tag_ids=sorted(tag.pk for tag in data.get("tags", article.tags.all())),
+            author_ids=[author for _, _, author in rows],
+            attributes={name: getattr(article, name) for name in revisions.STAGED_ATTRIBUTES},
+        )
+        content.fields["body"] = sanitize_html(content.fields["body"])
+        services.article_stage_update(
+            article=article,
+            user=request.user,
+            content=content,
+            substantive=bool(data.get("substantive_update")),
+        )
+        skipped = [
+            str(form.fields[name].label or name) for name in form.changed_data if name in NOT_STAGED
+        ]
+        if skipped:
+            messages.warning(request, (
+                f"Not part of a pending update, so left as they were: {', '.join(skipped)}."
+            ))  # fmt: skip
+        if any(formset.has_changed() for formset in formsets if formset.prefix == "corrections"):
+            messages.warning(
+                request,
+                "The correction was not saved: corrections reach readers at once. "
+                "Add it when you publish the update.",
+            )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         user = request.user
@@ -204,15 +319,29 @@ class ArticleAdmin(PhotoChooserAdminMixin, VersionAdmin):
         buttons = []
         if status in (Article.Status.DRAFT,) and self.has_change_permission(request, obj):
             buttons.append(("_submit_review", "Save and submit for review"))
+        pending_mode = self.edits_pending_update(request, obj)
+        if status == Article.Status.PUBLISHED and obj is not None and not pending_mode:
+            if can_publish:
+                buttons.append(("_stage", "Save as a pending update (readers keep this version)"))
         if can_publish:
             label = "Save and publish" if status != Article.Status.PUBLISHED else None
             if label:
                 buttons.append(("_publish", f"{label} (or schedule, if the time is ahead)"))
+            if pending_mode:
+                buttons.append(("_publish_update", "Save and publish the update"))
             if status == Article.Status.PUBLISHED and obj is not None:
                 buttons.append(("_withdraw", "Withdraw from the site"))
             if obj is not None and status != Article.Status.DRAFT:
                 buttons.append(("_to_draft", "Return to draft"))
         context["workflow_buttons"] = buttons
+        context["save_label"] = (
+            ("Save the pending update" if can_publish else "Submit the update for an editor")
+            if pending_mode
+            else "Save"
+            if status == Article.Status.PUBLISHED
+            else "Save draft"
+        )
+        context["pending_mode"] = pending_mode
         if obj is not None:
             context["preview_url"] = reverse("articles:preview", kwargs={"pk": obj.pk})
             if can_publish:
@@ -222,11 +351,21 @@ class ArticleAdmin(PhotoChooserAdminMixin, VersionAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def response_add(self, request, obj, post_url_continue=None):
+        self.after_explicit_save(request, obj, leaving=leaves_form(request))
         return self.workflow_response(request, obj) or super().response_add(
             request, obj, post_url_continue
         )
 
     def response_change(self, request, obj):
+        self.after_explicit_save(request, obj, leaving=leaves_form(request))
+        if self.is_staging(request, obj) and "_publish_update" not in request.POST:
+            messages.success(request, (
+                f"“{obj.headline}”: the update is saved as pending. Readers still see the "
+                "live version until an editor publishes it."
+            ))  # fmt: skip
+            if leaves_form(request):
+                return HttpResponseRedirect(reverse("admin:articles_article_changelist"))
+            return HttpResponseRedirect(reverse("admin:articles_article_change", args=[obj.pk]))
         return self.workflow_response(request, obj) or super().response_change(request, obj)
 
     def workflow_response(self, request, article):
@@ -329,7 +468,8 @@ class ArticleAdmin(PhotoChooserAdminMixin, VersionAdmin):
         version = revisions.article_version(article, version_id)
         if version is None:
             raise Http404("That version is not one of this story's.")
-        can_restore = self.has_change_permission(request, article)
+        # Restoring changes the live row at once: editing rights, not a pending update's.
+        can_restore = services.article_can_edit(user=request.user, article=article)
         if request.method == "POST":
             if not can_restore:
                 raise PermissionDenied
@@ -426,6 +566,11 @@ class ArticleAdmin(PhotoChooserAdminMixin, VersionAdmin):
             messages.success(request, f"{done} stor{'y' if done == 1 else 'ies'} {verb}.")
         for message in refused:
             messages.error(request, message)
+
+
+def leaves_form(request):
+    """Return whether the button pressed closes the story form (plain Save, or Save and add)."""
+    return "_save" in request.POST or "_addanother" in request.POST
 
 
 @admin.register(Correction)

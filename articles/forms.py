@@ -1,8 +1,9 @@
 from django import forms
 from django.utils import timezone
 from django_ckeditor_5.widgets import CKEditor5Widget
-from reversion.models import Version
 
+from accounts.names import display_name
+from articles.editing import last_editor, lock_holder
 from articles.html import body_for_editor, sanitize_html
 from articles.models import Article
 
@@ -28,6 +29,14 @@ class ArticleAdminForm(forms.ModelForm):
     """
 
     loaded_modified_at = forms.CharField(widget=forms.HiddenInput, required=False)
+    substantive_update = forms.BooleanField(
+        required=False,
+        label="Substantive update",
+        help_text='Tell readers the story was updated ("Updated …" with the time) when this '
+        "pending update is published.",
+    )
+    # The person saving, set by the admin: a save is refused while someone else holds the lock.
+    editing_user = None
 
     class Meta:
         model = Article
@@ -58,8 +67,24 @@ class ArticleAdminForm(forms.ModelForm):
     def clean(self):
         cleaned_data = super().clean()
         if self.instance.pk:
+            self.check_lock()
             self.check_for_conflict()
         return cleaned_data
+
+    def check_lock(self):
+        if self.editing_user is None:
+            return
+        holder = lock_holder(self.instance)
+        if holder is None or holder.user_id == self.editing_user.pk:
+            return
+        who = display_name(holder.user)
+        since = timezone.localtime(holder.locked_since).strftime("%H:%M")
+        raise forms.ValidationError(
+            f"{who} is editing this story (since {since}). Your changes have NOT been saved and "
+            f"are still in this form. Take over editing to save them: {who} keeps their own "
+            "unsaved text.",
+            code="locked",
+        )
 
     def check_for_conflict(self):
         current = (
@@ -71,11 +96,7 @@ class ArticleAdminForm(forms.ModelForm):
         loaded = self.data.get(self.add_prefix("loaded_modified_at"), "")
         if current is None or current.isoformat() == loaded:
             return
-        latest = Version.objects.get_for_object(self.instance).select_related("revision__user")
-        latest = latest.first()
-        who = "Someone"
-        if latest and latest.revision.user:
-            who = latest.revision.user.get_full_name() or latest.revision.user.get_username()
+        who = display_name(last_editor(self.instance), nobody="Someone")
         when = timezone.localtime(current).strftime("%H:%M:%S on %d %B %Y")
         # Let a deliberate second save go through: their version stays in the history.
         self.data = self.data.copy()

@@ -1,4 +1,5 @@
 import re
+from datetime import timedelta
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -7,7 +8,8 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.cache import cache
 from django.db import models
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS
@@ -164,10 +166,27 @@ FEED_FIELDS = (*CARD_FIELDS, "body", "seo_description", "lead_photo_caption", "u
 BYLINE_AUTHOR_FIELDS = ("name", "slug")
 
 
+def presence_cutoff(now):
+    """Return the time before which a silent story form counts as closed, and its lock as free."""
+    return now - timedelta(seconds=settings.EDITING_LOCK_SECONDS)
+
+
 class ArticleQuerySet(models.QuerySet):
     def published(self):
         """Return the stories readers may see: published, and not scheduled for later."""
         return self.filter(status=Article.Status.PUBLISHED, published_at__lte=timezone.now())
+
+    def with_editing_marks(self):
+        """Annotate ``editing_by`` (who holds the lock now) and ``has_pending_update``."""
+        holder = EditingSession.objects.filter(
+            article=OuterRef("pk"), holds_lock=True, last_seen__gte=presence_cutoff(timezone.now())
+        )
+        full_name = Trim(Concat("user__first_name", Value(" "), "user__last_name"))
+        name = Coalesce(NullIf(full_name, Value("")), "user__username")
+        return self.annotate(
+            editing_by=Subquery(holder.annotate(name=name).values("name")[:1]),
+            has_pending_update=Exists(PendingUpdate.objects.filter(article=OuterRef("pk"))),
+        )
 
     def for_card(self):
         """Return stories with the columns, section and lead photo a story card shows."""
@@ -537,3 +556,96 @@ def unique_slug(text, *, exclude_pk=None, max_length=255):
         candidate = f"{base}-{suffix}"
         suffix += 1
     return candidate
+
+
+# Working on a story: unsaved work, who has it open, updates waiting to go live ----------
+
+
+class WorkingCopy(models.Model):
+    """One person's unsaved edits to a story, or to a story not saved yet, kept by autosave.
+
+    Private to that person, one per person and story, replaced by each autosave; readers,
+    revisions and the front cache never see it. A story never saved is known by the
+    ``draft_key`` its add form carried.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="working_copies"
+    )
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, null=True, blank=True, related_name="working_copies"
+    )
+    draft_key = models.CharField(max_length=32, blank=True)
+    form_data = models.JSONField(help_text="The form's fields as sent: [name, value] pairs.")
+    headline = models.CharField(max_length=255, blank=True)
+    based_on = models.DateTimeField(
+        null=True, blank=True, help_text="When the story was last saved before these edits."
+    )
+    saved_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-saved_at"]
+        verbose_name_plural = "working copies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "article"],
+                condition=Q(article__isnull=False),
+                name="working_copy_one_per_story",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "draft_key"],
+                condition=Q(article__isnull=True),
+                name="working_copy_one_per_new_story",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Unsaved changes to {self.headline or 'an untitled story'}"
+
+
+class EditingSession(models.Model):
+    """Someone with a story's form open, kept alive by heartbeats; at most one holds its lock."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="editing_sessions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    opened_at = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    holds_lock = models.BooleanField(default=False)
+    locked_since = models.DateTimeField(null=True, blank=True)
+    # Set when someone else took the lock from this person, until they take it back.
+    taken_over_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    taken_over_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["opened_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "user"], name="editing_one_per_person"),
+            models.UniqueConstraint(
+                fields=["article"], condition=Q(holds_lock=True), name="editing_one_lock"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} on {self.article_id}"
+
+
+class PendingUpdate(models.Model):
+    """Changes to a published story, kept from readers until an editor publishes them."""
+
+    article = models.OneToOneField(Article, on_delete=models.CASCADE, related_name="pending_update")
+    content = models.JSONField(help_text="The story's words, photo, filing and bylines as updated.")
+    substantive = models.BooleanField(
+        default=False, help_text='Publishing it tells readers "Updated …" with the time.'
+    )
+    saved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    saved_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "pending update"
+
+    def __str__(self):
+        return f"Pending update to {self.article}"

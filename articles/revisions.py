@@ -16,9 +16,10 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from reversion.models import Version
 
+from accounts.names import display_name
 from articles.html import html_to_text
 from articles.importer import ParsedStory
-from articles.models import Article, ArticleAuthor, Author, Tag
+from articles.models import Article, ArticleAuthor, Author, Section, Tag
 from photos.models import Photo
 
 # What a restore brings back: the story's words and pictures, never its workflow state
@@ -37,10 +38,52 @@ class Content:
     tag_ids: list[int]
     author_ids: list[int]  # in byline order
     missing: list[str] = field(default_factory=list)  # named in a version, deleted since
+    # Filing a pending update also carries (STAGED_ATTRIBUTES); a restore leaves them be.
+    attributes: dict = field(default_factory=dict)
 
     @property
     def paragraphs(self) -> list[str]:
         return html_to_text(self.fields["body"]).split("\n\n") if self.fields["body"] else []
+
+
+# What a pending update carries besides the restorable content: the story's address and
+# filing, which an update may change. Never the publication time or the workflow state.
+STAGED_ATTRIBUTES = ("slug", "section_id", "story_type", "featured")
+
+
+def content_data(content: Content) -> dict:
+    """Return ``content`` as JSON-ready data, for a pending update to store."""
+    return {
+        "fields": content.fields,
+        "lead_photo_id": content.lead_photo_id,
+        "tag_ids": content.tag_ids,
+        "author_ids": content.author_ids,
+        "attributes": content.attributes,
+    }
+
+
+def stored_content(data: dict) -> Content:
+    """Return the content ``content_data()`` stored, less photos, tags and authors deleted since."""
+    lead_photo_id = data.get("lead_photo_id")
+    tag_ids = [int(pk) for pk in data.get("tag_ids") or []]
+    author_ids = [int(pk) for pk in data.get("author_ids") or []]
+    tags = Tag.objects.in_bulk(tag_ids)
+    authors = Author.objects.in_bulk(author_ids)
+    return Content(
+        fields={name: (data.get("fields") or {}).get(name) or "" for name in RESTORED_FIELDS},
+        lead_photo_id=(
+            lead_photo_id
+            if lead_photo_id and Photo.objects.filter(pk=lead_photo_id).exists()
+            else None
+        ),
+        tag_ids=[pk for pk in tag_ids if pk in tags],
+        author_ids=[pk for pk in author_ids if pk in authors],
+        attributes={
+            name: value
+            for name, value in (data.get("attributes") or {}).items()
+            if name in STAGED_ATTRIBUTES
+        },
+    )
 
 
 def article_versions(article: Article):
@@ -104,6 +147,7 @@ def current_content(article: Article) -> Content:
         author_ids=list(
             article.bylines.order_by("position", "id").values_list("author", flat=True)
         ),
+        attributes={name: getattr(article, name) for name in STAGED_ATTRIBUTES},
     )
 
 
@@ -156,7 +200,43 @@ def compare(old: Content, new: Content) -> list[Change]:
         text("seo_title", "SEO title"),
         text("seo_description", "SEO description"),
     ]
+    if old.attributes and new.attributes:
+        changes += attribute_changes(old.attributes, new.attributes)
     return changes
+
+
+def attribute_changes(old: dict, new: dict) -> list[Change]:
+    """Return the comparison of two stories' address and filing (pending updates carry them)."""
+    sections = Section.objects.in_bulk(
+        [pk for pk in (old.get("section_id"), new.get("section_id")) if pk]
+    )
+
+    def section_name(pk):
+        return [str(sections[pk])] if pk in sections else []
+
+    def story_type(value):
+        return [Article.StoryType(value).label] if value in Article.StoryType.values else []
+
+    changes = {
+        "section_id": lambda before, after: list_change(
+            "Section", section_name(before), section_name(after)
+        ),
+        "story_type": lambda before, after: list_change(
+            "Story type", story_type(before), story_type(after)
+        ),
+        "slug": lambda before, after: Change(
+            "Address (slug)", before != after, word_diff(before or "", after or "")
+        ),
+        "featured": lambda before, after: list_change(
+            "Featured", ["featured"] if before else [], ["featured"] if after else []
+        ),
+    }
+    # Either side may lack an attribute (a field the form showed read-only): not compared.
+    return [
+        change(old[name], new[name])
+        for name, change in changes.items()
+        if name in old and name in new
+    ]
 
 
 def word_diff(old: str, new: str) -> SafeString:
@@ -275,8 +355,7 @@ def edit_since_import(article: Article, *, fields: list[str]) -> EditSinceImport
         since = versions
     edits = [version.revision for version in since if not is_import(version.revision)]
     if edits:
-        user = edits[0].user
-        editor = (user.get_full_name() or user.get_username()) if user else "someone unnamed"
+        editor = display_name(edits[0].user, nobody="someone unnamed")
         return EditSinceImport(article=article, editor=editor, edited_at=edits[0].date_created)
     if imported_at is None:
         return None

@@ -14,15 +14,18 @@ from django.utils import timezone
 from django.utils.text import slugify
 from reversion.models import Version
 
+from accounts.names import display_name
 from accounts.permissions import require_permission
 from articles.importer import ParsedStory
-from articles.models import Article, ArticleAuthor, Section, unique_slug
+from articles.models import Article, ArticleAuthor, PendingUpdate, Section, unique_slug
 from articles.revisions import (
     IMPORT_COMMENT,
     Content,
     StoryEditedError,
+    content_data,
     edit_since_import,
     overwritten_fields,
+    stored_content,
     version_content,
 )
 from photos.models import Photo, file_sha256
@@ -125,6 +128,28 @@ def article_can_edit(*, user, article: Article) -> bool:
         return True
     is_own = article.created_by_id == user.pk or article.bylines.filter(author__user=user).exists()
     return is_own and article.status in (Article.Status.DRAFT, Article.Status.REVIEW)
+
+
+def article_can_stage_update(*, user, article: Article) -> bool:
+    """Return whether ``user`` may save an update to published ``article`` for later publication.
+
+    Editors may; so may a reporter on their own published story, whose edits to a live
+    story can only go this way, for an editor to publish.
+    """
+    if article.pk is None or article.status != Article.Status.PUBLISHED:
+        return False
+    if not user.has_perm("articles.change_article"):
+        return False
+    if user.has_perm("articles.publish_article"):
+        return True
+    return article.created_by_id == user.pk or article.bylines.filter(author__user=user).exists()
+
+
+def article_can_work_on(*, user, article: Article) -> bool:
+    """Return whether ``user`` may type into ``article``'s form: edit it, or stage an update."""
+    return article_can_edit(user=user, article=article) or article_can_stage_update(
+        user=user, article=article
+    )
 
 
 def article_publish_problems(article: Article) -> list[str]:
@@ -288,6 +313,81 @@ def set_tags_and_bylines(article: Article, content: Content) -> None:
     )
     # The revision holds the story as it was when saved, before these relations changed.
     reversion.add_to_revision(article)
+
+
+# Pending updates to published stories -----------------------------------------------
+
+
+@transaction.atomic
+def article_stage_update(
+    *, article: Article, user, content: Content, substantive: bool = False
+) -> PendingUpdate:
+    """Save ``content`` as the pending update of published ``article``, replacing any earlier one.
+
+    Readers keep seeing the live story, and nothing is purged, until an editor publishes
+    the update. The story's record still counts as changed, so that a form opened before
+    cannot overwrite the update unseen.
+    """
+    article = Article.objects.select_for_update().get(pk=article.pk)
+    if not article_can_stage_update(user=user, article=article):
+        raise PermissionDenied("You cannot update this story.")
+    now = timezone.now()
+    update, _ = PendingUpdate.objects.update_or_create(
+        article=article,
+        defaults={
+            "content": content_data(content),
+            "substantive": substantive,
+            "saved_by": user,
+            "saved_at": now,
+        },
+    )
+    # QuerySet.update(): no signals, so nothing readers see is purged or reindexed.
+    Article.objects.filter(pk=article.pk).update(modified_at=now)
+    return update
+
+
+@transaction.atomic
+def article_publish_update(*, article: Article, user) -> Article:
+    """Show readers ``article``'s pending update, as a new revision; "Updated …" if substantive."""
+    require_permission(user, "articles.publish_article", "publish updates")
+    article = Article.objects.select_for_update().get(pk=article.pk)
+    update = PendingUpdate.objects.filter(article=article).select_related("saved_by").first()
+    if update is None:
+        raise ValidationError("This story has no pending update to publish.")
+    if article.status != Article.Status.PUBLISHED:
+        raise ValidationError(
+            "Only a published story's update can be published; this story is "
+            f"{article.get_status_display().lower()}."
+        )
+    content = stored_content(update.content)
+    with reversion.create_revision():
+        for name, value in content.fields.items():
+            setattr(article, name, value)
+        for name, value in content.attributes.items():
+            setattr(article, name, value)
+        article.lead_photo_id = content.lead_photo_id
+        if update.substantive:
+            article.updated_at = timezone.now()
+        article.save()
+        set_tags_and_bylines(article, content)
+        problems = article_publish_problems(article)
+        if problems:
+            raise ChecklistError(problems)
+        record_revision(user, f"Published the update saved by {display_name(update.saved_by)}")
+    update.delete()
+    return article
+
+
+@transaction.atomic
+def article_discard_update(*, article: Article, user) -> None:
+    """Throw away ``article``'s pending update; editors may, and whoever saved it."""
+    update = PendingUpdate.objects.select_for_update().filter(article=article).first()
+    if update is None:
+        return
+    if update.saved_by_id != user.pk:
+        require_permission(user, "articles.publish_article", "discard someone else's update")
+    update.delete()
+    Article.objects.filter(pk=article.pk).update(modified_at=timezone.now())
 
 
 PREVIEW_SALT = "articles.preview"

@@ -14,9 +14,20 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import DateDetailView, ListView, TemplateView
 
 from accounts import two_factor
-from articles.models import Article, ArticleRedirect, Author, Correction, Section, Tag
+from articles.models import (
+    Article,
+    ArticleAuthor,
+    ArticleRedirect,
+    Author,
+    Correction,
+    PendingUpdate,
+    Section,
+    Tag,
+)
+from articles.revisions import stored_content
 from articles.services import article_for_preview_token
 from frontcache import keys as surrogate_keys
+from photos.models import Photo
 
 LISTING_PAGE_SIZE = 20
 HOME_TOP_STORIES = 6
@@ -249,11 +260,39 @@ def related_stories(article):
     )
 
 
+def show_pending_update(article):
+    """Put ``article``'s pending update on it, unsaved, for a preview; return the update or None."""
+    update = (
+        PendingUpdate.objects.filter(article=article).first()
+        if article.status == Article.Status.PUBLISHED
+        else None
+    )
+    if update is None:
+        return None
+    content = stored_content(update.content)
+    for name, value in [*content.fields.items(), *content.attributes.items()]:
+        setattr(article, name, value)
+    article.lead_photo = Photo.objects.filter(pk=content.lead_photo_id).first()
+    authors = Author.objects.in_bulk(content.author_ids)
+    bylines = ArticleAuthor.objects.none()
+    # The page reads bylines and tags through the related managers, which answer from
+    # the prefetch cache: filled here with the update's, which are not saved.
+    bylines._result_cache = [
+        ArticleAuthor(article=article, author=authors[pk], position=position)
+        for position, pk in enumerate(content.author_ids)
+    ]
+    tags = Tag.objects.filter(pk__in=content.tag_ids).order_by("name")
+    tags._fetch_all()
+    article._prefetched_objects_cache.update(bylines=bylines, tags=tags)
+    return update
+
+
 def render_preview(request, article, *, shared):
+    pending = show_pending_update(article)
     response = render(
         request,
         "articles/article_detail.html",
-        {"article": article, "is_preview": True, "shared_preview": shared},
+        {"article": article, "is_preview": True, "shared_preview": shared, "pending": pending},
     )
     # Previews must never be cached by a CDN or indexed by a search engine.
     response["X-Robots-Tag"] = "noindex, nofollow"

@@ -378,6 +378,15 @@ CKEDITOR_5_CONFIGS = {
 CK_EDITOR_5_UPLOAD_FILE_VIEW_NAME = "photos:editor_upload"
 CKEDITOR_5_FILE_UPLOAD_PERMISSION = "staff"
 
+# Working on a story (articles/editing.py). An open story form sends a heartbeat every
+# EDITING_HEARTBEAT_SECONDS; a person silent for EDITING_LOCK_SECONDS has left, and their
+# lock with them, so a closed tab or a lost connection never strands a story.
+EDITING_HEARTBEAT_SECONDS = int(os.environ.get("EDITING_HEARTBEAT_SECONDS", "20"))
+EDITING_LOCK_SECONDS = int(os.environ.get("EDITING_LOCK_SECONDS", "60"))
+# Autosave: how long after the last keystroke, and the most one working copy may hold.
+AUTOSAVE_DELAY_SECONDS = float(os.environ.get("AUTOSAVE_DELAY_SECONDS", "2"))
+AUTOSAVE_MAX_BYTES = int(os.environ.get("AUTOSAVE_MAX_BYTES", str(1024 * 1024)))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -55,7 +55,11 @@ class NewsroomAdminSite(admin.AdminSite):
         )(request)
 
     def index(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "desk_panels": desk_panels(request.user)}
+        extra_context = {
+            **(extra_context or {}),
+            "desk_panels": desk_panels(request.user),
+            "unsaved_work": unsaved_work(request.user),
+        }
         return super().index(request, extra_context)
 
 
@@ -65,8 +69,10 @@ def desk_panels(user):
 
     if not user.has_perm("articles.view_article"):
         return []
-    stories = Article.objects.select_related("section").only(
-        "headline", "status", "published_at", "modified_at", "section__name", "created_by_id"
+    stories = (
+        Article.objects.select_related("section")
+        .only("headline", "status", "published_at", "modified_at", "section__name", "created_by_id")
+        .with_editing_marks()
     )
     changelist = reverse("admin:articles_article_changelist")
     now = timezone.now()
@@ -83,6 +89,11 @@ def desk_panels(user):
             f"{changelist}?state=review",
         ),
         (
+            "Pending updates",
+            stories.filter(pending_update__isnull=False).order_by("pending_update__saved_at"),
+            f"{changelist}?state=pending",
+        ),
+        (
             "Scheduled",
             stories.filter(status=published, published_at__gt=now).order_by("published_at"),
             f"{changelist}?state=scheduled",
@@ -94,3 +105,13 @@ def desk_panels(user):
         ),
     ]
     return [(title, list(queryset[:PANEL_SIZE]), link) for title, queryset, link in panels]
+
+
+def unsaved_work(user):
+    """Return this user's working copies: stories never saved first, then unsaved changes."""
+    from articles.editing import working_copies_for
+
+    if not user.has_perm("articles.add_article"):
+        return []
+    copies = list(working_copies_for(user)[:PANEL_SIZE])
+    return sorted(copies, key=lambda copy: copy.article_id is not None)

@@ -85,8 +85,22 @@ def test_status_field_in_a_plain_save_is_ignored(client, reporter, ready_story):
     assert ready_story.status == Article.Status.DRAFT
 
 
-def test_reporter_cannot_change_a_published_story(client, reporter):
+def test_reporter_edits_to_their_published_story_wait_for_an_editor(client, reporter):
     story = ArticleFactory(created_by=reporter, headline="Already out")
+    client.force_login(reporter)
+
+    page = client.get(change_url(story))
+    response = client.post(change_url(story), form_data(story, headline="Changed by reporter"))
+
+    assert 'value="Submit the update for an editor"' in page.content.decode()
+    assert response.status_code == 302
+    story.refresh_from_db()
+    assert story.headline == "Already out"
+    assert story.pending_update.content["fields"]["headline"] == "Changed by reporter"
+
+
+def test_reporter_cannot_change_someone_elses_published_story(client, reporter):
+    story = ArticleFactory(headline="Already out")
     client.force_login(reporter)
 
     page = client.get(change_url(story))
