@@ -76,7 +76,7 @@
             heartbeatUrl: data.heartbeatUrl || '',
             takeOverUrl: data.takeOverUrl || '',
             releaseUrl: data.releaseUrl || '',
-            heartbeatMs: Math.max(5, Number(data.heartbeatSeconds) || 20) * 1000,
+            heartbeatMs: Math.max(1, Number(data.heartbeatSeconds) || 20) * 1000,
             autosaveDelayMs: Math.max(250, Number(data.autosaveDelayMs) || 2000),
             canEdit: data.canEdit !== '0',
             modifiedAt: data.modifiedAt || '',
