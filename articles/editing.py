@@ -251,6 +251,11 @@ def form_pairs(data: QueryDict) -> list[list[str]]:
     ]
 
 
+def form_size(data: QueryDict) -> int:
+    """Return about how many bytes a working copy of ``data`` takes (a body sent unannounced)."""
+    return sum(len(name) + len(value.encode()) for name, value in form_pairs(data))
+
+
 def pairs_as_query_dict(pairs) -> QueryDict:
     data = QueryDict(mutable=True)
     for name, value in pairs:

@@ -65,10 +65,13 @@ class StoryEditingAdminMixin:
     @method_decorator(require_POST)
     def autosave_view(self, request, object_id=None):
         """Keep the form as sent as this person's working copy; never touch the story."""
-        if int(request.headers.get("Content-Length") or 0) > settings.AUTOSAVE_MAX_BYTES:
+        limit = settings.AUTOSAVE_MAX_BYTES
+        sent = str_to_int(request.headers.get("Content-Length")) or 0
+        # The announced length first: a body past the limit is refused before it is read.
+        if sent > limit or editing.form_size(request.POST) > limit:
             return json_error(
                 f"This story is too long to keep automatically (over "
-                f"{settings.AUTOSAVE_MAX_BYTES // 1024} KB): save it to keep your changes.",
+                f"{limit // 1024} KB): save it to keep your changes.",
                 status=413,
             )
         try:
