@@ -226,7 +226,7 @@ class ArticleAdmin(StoryEditingAdminMixin, PhotoChooserAdminMixin, VersionAdmin)
             return "Draft (not saved yet)"
         if getattr(article, "has_pending_update", False):
             return format_html(
-                '{} <span class="status status-pending">update pending</span>',
+                '{} · <span class="status status-pending">update pending</span>',
                 self.status_word(article),
             )
         return self.status_word(article)
@@ -256,6 +256,8 @@ class ArticleAdmin(StoryEditingAdminMixin, PhotoChooserAdminMixin, VersionAdmin)
             return  # save_related stages the update; the live story stays as it is
         if not change:
             obj.created_by = request.user
+        if form.cleaned_data.get("substantive_update"):
+            obj.updated_at = timezone.now()
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
@@ -309,7 +311,7 @@ class ArticleAdmin(StoryEditingAdminMixin, PhotoChooserAdminMixin, VersionAdmin)
             messages.warning(
                 request,
                 "The correction was not saved: corrections reach readers at once. "
-                "Add it when you publish the update.",
+                "Add it once the update is published.",
             )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -320,7 +322,7 @@ class ArticleAdmin(StoryEditingAdminMixin, PhotoChooserAdminMixin, VersionAdmin)
         if status in (Article.Status.DRAFT,) and self.has_change_permission(request, obj):
             buttons.append(("_submit_review", "Save and submit for review"))
         pending_mode = self.edits_pending_update(request, obj)
-        if status == Article.Status.PUBLISHED and obj is not None and not pending_mode:
+        if obj is not None and obj.is_public and not pending_mode:
             if can_publish:
                 buttons.append(("_stage", "Save as a pending update (readers keep this version)"))
         if can_publish:

@@ -110,12 +110,15 @@ def story_for_editing(article_id, *, user) -> Article:
 
 
 @transaction.atomic
-def editing_heartbeat(*, article_id, user, editing: bool, take_over: bool = False) -> EditingState:
+def editing_heartbeat(
+    *, article_id, user, editing: bool, take_over: bool = False, opening: bool = False
+) -> EditingState:
     """Note that ``user`` has the story open; take, keep or take over its lock as asked.
 
     ``editing`` asks to hold the lock if nobody does (and to keep it); ``take_over`` takes
-    it from whoever holds it. Someone whose lock was taken over gets it back only by
-    taking it over in turn, never by a heartbeat. Runs a fixed number of queries.
+    it from whoever holds it. A page whose lock was taken over gets it back only by
+    taking it over in turn, never by a heartbeat; ``opening`` the story afresh takes a
+    free lock again. Runs a fixed number of queries.
     """
     article = story_for_editing(article_id, user=user)
     can_edit = article_can_work_on(user=user, article=article)
@@ -136,7 +139,9 @@ def editing_heartbeat(*, article_id, user, editing: bool, take_over: bool = Fals
     holder = next(
         (session for session in sessions if session.holds_lock and session is not mine), None
     )
-    wants_lock = can_edit and (take_over or (editing and mine.taken_over_by_id is None))
+    wants_lock = can_edit and (
+        take_over or (editing and (opening or mine.taken_over_by_id is None))
+    )
     if wants_lock and not mine.holds_lock:
         if holder is None or holder.last_seen < cutoff or take_over:
             if holder is not None:

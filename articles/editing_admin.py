@@ -145,7 +145,8 @@ class StoryEditingAdminMixin:
             return HttpResponse(status=204)
         if released:
             messages.success(request, "The lock is released: anyone may edit the story now.")
-        return HttpResponseRedirect(change_url(object_id))
+        # Not back to the story: opening it would take the lock just freed.
+        return HttpResponseRedirect(reverse("admin:articles_article_changelist"))
 
     @method_decorator(require_POST)
     def pending_update_discard_view(self, request, object_id):
@@ -237,7 +238,9 @@ class StoryEditingAdminMixin:
             return context
         can_work_on = services.article_can_work_on(user=user, article=obj)
         editing.forget_old_visits(obj)
-        state = editing.editing_heartbeat(article_id=obj.pk, user=user, editing=can_work_on)
+        state = editing.editing_heartbeat(
+            article_id=obj.pk, user=user, editing=can_work_on, opening=True
+        )
         urls = {
             name: reverse(f"admin:articles_article_{name}", args=[obj.pk])
             for name in ("autosave", "heartbeat", "take_over", "release")
@@ -343,6 +346,7 @@ def pending_form_initial(pending: PendingUpdate) -> dict:
     initial = dict(content.fields)
     attributes = content.attributes
     initial.update(
+        substantive_update=pending.substantive,
         lead_photo=content.lead_photo_id,
         tags=content.tag_ids,
         **{

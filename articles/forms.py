@@ -32,8 +32,8 @@ class ArticleAdminForm(forms.ModelForm):
     substantive_update = forms.BooleanField(
         required=False,
         label="Substantive update",
-        help_text='Tell readers the story was updated ("Updated …" with the time) when this '
-        "pending update is published.",
+        help_text='Tell readers the story was updated ("Updated …" with the time of this '
+        "save, or of publishing the pending update).",
     )
     # The person saving, set by the admin: a save is refused while someone else holds the lock.
     editing_user = None

@@ -108,6 +108,9 @@
             // over): the next page saves or holds the lock, so nothing is sent on the way out.
             leaving: false,
             keptChanges: false,
+            // Earlier unsaved changes are on offer: keeping this form would replace them.
+            offerOpen: data.offer === '1',
+            offerNoticeShown: false,
             newerVersionShown: false,
         };
 
@@ -152,7 +155,7 @@
         let queue = Promise.resolve();
 
         function canAutosave() {
-            return settings.canEdit && settings.autosaveUrl !== '' && !state.readOnly && !state.leaving;
+            return settings.canEdit && settings.autosaveUrl !== '' && !state.readOnly && !state.leaving && !state.offerOpen;
         }
 
         function showStatus(text, isError) {
@@ -161,6 +164,10 @@
         }
 
         function scheduleAutosave() {
+            if (state.offerOpen && !state.offerNoticeShown && serialise() !== baseline) {
+                state.offerNoticeShown = true;
+                showStatus('Not kept yet: restore or discard your earlier unsaved changes (above) first, so that neither is lost.', true);
+            }
             if (!canAutosave()) {
                 return;
             }
