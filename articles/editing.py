@@ -286,6 +286,8 @@ def working_copy_save(
             raise WorkingCopyRefused(
                 "This story no longer exists, so its changes cannot be kept.", status=404
             ) from None
+        except PermissionDenied as error:
+            raise WorkingCopyRefused(str(error), status=403) from None
         if not article_can_work_on(user=user, article=article):
             raise WorkingCopyRefused("You cannot edit this story.", status=403)
         draft_key = ""

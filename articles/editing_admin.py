@@ -159,14 +159,18 @@ class StoryEditingAdminMixin:
 
     # The change form -------------------------------------------------------------------
 
-    def restoring(self, request):
-        """Return the working copy this request asks to restore into the form, or None."""
+    def restoring(self, request, obj):
+        """Return this person's working copy of ``obj`` (None: a new story) to restore, or None.
+
+        Only into the form it was typed in: another story's copy would overwrite this one.
+        """
         if request.method != "GET" or RESTORE_PARAMETER not in request.GET:
             return None
+        article = obj if obj is not None and obj.pk is not None else None
         cache = request.__dict__.setdefault("_story_working_copy", {})
         if "restore" not in cache:
             cache["restore"] = WorkingCopy.objects.filter(
-                pk=str_to_int(request.GET[RESTORE_PARAMETER]), user=request.user
+                pk=str_to_int(request.GET[RESTORE_PARAMETER]), user=request.user, article=article
             ).first()
         return cache["restore"]
 
@@ -186,7 +190,7 @@ class StoryEditingAdminMixin:
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
-        copy = self.restoring(request)
+        copy = self.restoring(request, obj)
         pending = self.pending_update(request, obj)
         attributes = {"editing_user": request.user}
         if copy is not None:
@@ -206,7 +210,7 @@ class StoryEditingAdminMixin:
                     {"author": author_id, "position": position}
                     for position, author_id in enumerate(pending.content.get("author_ids", []))
                 ]
-        copy = self.restoring(request)
+        copy = self.restoring(request, obj)
         if copy is not None:
             kwargs["data"] = editing.working_copy_data(copy)
         return kwargs
@@ -214,7 +218,7 @@ class StoryEditingAdminMixin:
     def editing_context(self, request, obj, *, add):
         """Return what the form shows about the others, the lock and this person's unsaved work."""
         user = request.user
-        copy = self.restoring(request)
+        copy = self.restoring(request, obj)
         context = {
             "autosave_delay_ms": int(settings.AUTOSAVE_DELAY_SECONDS * 1000),
             "heartbeat_seconds": settings.EDITING_HEARTBEAT_SECONDS,
@@ -253,21 +257,18 @@ class StoryEditingAdminMixin:
             editing_urls=urls,
             pending_update=pending,
         )
+        # A form sent back with errors has put the refused values on ``obj``: read the row.
+        live = revisions.current_content(Article.objects.get(pk=obj.pk))
         if pending is not None:
             context["pending_changes"] = changed_only(
-                revisions.compare(
-                    revisions.current_content(obj), revisions.stored_content(pending.content)
-                )
+                revisions.compare(live, revisions.stored_content(pending.content))
             )
-        if copy is None and can_work_on:
+        # Offered when the story is opened; a form sent back already holds the person's text.
+        if copy is None and can_work_on and request.method == "GET":
             offered = WorkingCopy.objects.filter(user=user, article=obj).first()
             changes = []
             if offered is not None:
-                base = (
-                    revisions.stored_content(pending.content)
-                    if pending is not None
-                    else revisions.current_content(obj)
-                )
+                base = revisions.stored_content(pending.content) if pending is not None else live
                 changes = changed_only(
                     revisions.compare(
                         base, editing.form_content(editing.working_copy_data(offered))
