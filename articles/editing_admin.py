@@ -253,7 +253,6 @@ class StoryEditingAdminMixin:
         context.update(
             can_work_on=can_work_on,
             editing_state=state,
-            editing_now=state.holds_lock or not can_work_on,
             editing_urls=urls,
             pending_update=pending,
         )
