@@ -210,7 +210,7 @@ class ArticleAdmin(StoryEditingAdminMixin, PhotoChooserAdminMixin, VersionAdmin)
     def has_publish_permission(self, request):
         return request.user.has_perm("articles.publish_article")
 
-    @admin.display(description="being edited")
+    @admin.display(description="being edited", empty_value="")
     def editing_marker(self, article):
         if not getattr(article, "editing_by", None):
             return ""
