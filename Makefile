@@ -56,6 +56,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/newsletter.py
+	$(BIN)/python bench/editing.py
 
 clean:
 	rm -rf $(VENV) var/static var/test-static
