@@ -80,7 +80,11 @@ def main():
 def write_section(path, table):
     """Replace the Newsletter section of the benchmarks page with this run's table."""
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    text = text.split("\n## Newsletter\n")[0].rstrip() + "\n"
+    before, _, after = text.partition("\n## Newsletter\n")
+    # Sections other scripts write after this one stay.
+    following = after.find("\n## ")
+    rest = after[following:] if following >= 0 else ""
+    text = before.rstrip() + "\n"
     text += (
         "\n## Newsletter\n\n"
         f"Measured by `bench/newsletter.py` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
@@ -91,6 +95,7 @@ def write_section(path, table):
         "sends them through the task, batch by batch over one SMTP connection each.\n\n"
         + "\n".join(table)
         + "\n"
+        + rest
     )
     path.write_text(text)
 
