@@ -14,43 +14,17 @@ import argparse
 import os
 import random
 import statistics
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
+from in_process import ROOT, prepare_environment, replace_section
+
 DATABASE = "newsroom_bench_editing"
-SERVER = "postgres://postgres@127.0.0.1:5432"
 SECTION = "Working on a story"
 WARM_UP = 20  # requests of each kind before timing: templates, URL resolvers, the pool
 BODY_WORDS = 600  # a story of typical length, as generate_stories writes them
 COUNTED = 5  # requests of each kind whose SQL queries are counted, apart from the timed ones
-
-
-def prepare_environment():
-    import psycopg
-
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-        connection.execute(f'CREATE DATABASE "{DATABASE}"')
-    os.environ.update(
-        DATABASE_URL=f"{SERVER}/{DATABASE}",
-        DEBUG="0",
-        SECRET_KEY="bench-only-" + "e" * 40,
-        ALLOWED_HOSTS="testserver",
-        SECURE_SSL_REDIRECT="0",
-        STAFF_2FA="off",
-        # One process: local memory, not the var/cache files a running site may share.
-        CACHE_URL="locmem://",
-        STATIC_ROOT=str(ROOT / "var" / "bench" / "editing-static"),
-        TASKS_BACKEND="immediate",
-        VARNISH_URLS="",
-        CDN_PURGE="",
-        LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="newsroom.settings",
-    )
-    sys.path.insert(0, str(ROOT))
 
 
 def main():
@@ -61,7 +35,17 @@ def main():
     options = parser.parse_args()
     if options.requests < options.rounds or options.rounds < 1:
         parser.error("--requests must be at least --rounds, and --rounds at least 1")
-    prepare_environment()
+    prepare_environment(
+        DATABASE,
+        ALLOWED_HOSTS="testserver",
+        STAFF_2FA="off",
+        # One process: local memory, not the var/cache files a running site may share.
+        CACHE_URL="locmem://",
+        STATIC_ROOT=str(ROOT / "var" / "bench" / "editing-static"),
+        VARNISH_URLS="",
+        CDN_PURGE="",
+        LOG_LEVEL="WARNING",
+    )
 
     import django
 
@@ -306,10 +290,6 @@ def write_section(path, table, scene: Scene, options):
     from django.db import connection
     from django.utils.html import strip_tags
 
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    before, _, after = text.partition(f"\n## {SECTION}\n")
-    following = after.find("\n## ")
-    rest = after[following:] if after and following >= 0 else ""
     words = len(strip_tags(scene.body).split())
     version = connection.pg_version
     measured = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -336,8 +316,7 @@ def write_section(path, table, scene: Scene, options):
             f"are counted with `CaptureQueriesContext` on {COUNTED} further requests of each kind.",
         ]
     )
-    section = f"\n## {SECTION}\n\n{how}\n\n" + "\n".join(table) + "\n"
-    path.write_text(before.rstrip() + "\n" + section + rest)
+    replace_section(path, SECTION, f"{how}\n\n" + "\n".join(table))
 
 
 if __name__ == "__main__":

@@ -9,32 +9,12 @@ bench/run.py has written the rest; `make bench` runs both).
 """
 
 import argparse
-import os
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from in_process import ROOT, prepare_environment, replace_section
+
 DATABASE = "newsroom_bench_newsletter"
-SERVER = "postgres://postgres@127.0.0.1:5432"
-
-
-def prepare_environment():
-    import psycopg
-
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-        connection.execute(f'CREATE DATABASE "{DATABASE}"')
-    os.environ.update(
-        DATABASE_URL=f"{SERVER}/{DATABASE}",
-        DEBUG="0",
-        SECRET_KEY="bench-only-" + "n" * 40,
-        ALLOWED_HOSTS="testserver,127.0.0.1",
-        SECURE_SSL_REDIRECT="0",
-        TASKS_BACKEND="immediate",
-        DJANGO_SETTINGS_MODULE="newsroom.settings",
-    )
-    sys.path.insert(0, str(ROOT))
 
 
 def main():
@@ -43,7 +23,7 @@ def main():
     parser.add_argument("--subscribers", type=int, default=2000)
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     options = parser.parse_args()
-    prepare_environment()
+    prepare_environment(DATABASE)
 
     import django
 
@@ -79,25 +59,17 @@ def main():
 
 def write_section(path, table):
     """Replace the Newsletter section of the benchmarks page with this run's table."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    before, _, after = text.partition("\n## Newsletter\n")
-    # Sections other scripts write after this one stay.
-    following = after.find("\n## ")
-    rest = after[following:] if following >= 0 else ""
-    text = before.rstrip() + "\n"
-    text += (
-        "\n## Newsletter\n\n"
+    replace_section(
+        path,
+        "Newsletter",
         f"Measured by `bench/newsletter.py` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
         ","
         " in one process on the same machine: signups go through the real view (CSRF and "
         "rate limits as configured, limits raised) and each sends its confirmation email to a "
         "local aiosmtpd server; sending creates one delivery per confirmed subscriber and "
         "sends them through the task, batch by batch over one SMTP connection each.\n\n"
-        + "\n".join(table)
-        + "\n"
-        + rest
+        + "\n".join(table),
     )
-    path.write_text(text)
 
 
 def measure_signups(count, collector):
