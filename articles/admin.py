@@ -133,7 +133,10 @@ class ArticleAdmin(StoryEditingAdminMixin, PhotoChooserAdminMixin, VersionAdmin)
     fieldsets = [
         (None, {"fields": ["headline", "slug", "dek", "body"]}),
         ("Lead photo", {"fields": ["lead_photo", "lead_photo_caption"]}),
-        ("Filing", {"fields": ["section", "tags", "story_type", "byline", "featured"]}),
+        (
+            "Filing",
+            {"fields": ["section", "tags", "story_type", "language", "byline", "featured"]},
+        ),  # fmt: skip
         (
             "Publication",
             {"fields": ["status_badge", "published_at", "updated_at", "loaded_modified_at"]},

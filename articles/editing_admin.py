@@ -351,7 +351,7 @@ def pending_form_initial(pending: PendingUpdate) -> dict:
         tags=content.tag_ids,
         **{
             name: attributes[name]
-            for name in ("slug", "story_type", "featured")
+            for name in ("slug", "story_type", "language", "featured")
             if name in attributes
         },
     )

@@ -42,7 +42,7 @@ class ArticleAdminForm(forms.ModelForm):
         model = Article
         fields = [
             "headline", "slug", "dek", "body", "lead_photo", "lead_photo_caption", "section",
-            "tags", "story_type", "byline", "featured", "published_at", "updated_at",
+            "tags", "story_type", "language", "byline", "featured", "published_at", "updated_at",
             "seo_title", "seo_description",
         ]  # fmt: skip
         field_classes = {"body": StoryBodyField}

@@ -7,6 +7,7 @@ import reversion
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.cache import cache
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
@@ -18,6 +19,10 @@ from django.utils.text import slugify
 from articles.html import html_to_text, sanitize_html
 
 NAVIGATION_CACHE_KEY = "articles:navigation-sections"
+# Languages written right to left (their primary language subtags), as browsers know them.
+RIGHT_TO_LEFT_LANGUAGES = {
+    "ar", "arc", "ckb", "dv", "fa", "ha", "he", "khw", "ks", "ku", "ps", "sd", "ur", "yi",
+}  # fmt: skip
 
 # What a slug may hold, as the story route's pattern and SlugField(allow_unicode) say.
 SLUG_PATTERN = re.compile(r"[-\w]+")
@@ -303,6 +308,17 @@ class Article(models.Model):
         blank=True,
         help_text="Replaces the photo's own caption for this story only.",
     )
+    language = models.CharField(
+        max_length=35,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
+                "Write a language tag such as “ar”, “fr” or “pt-BR”.",
+            )
+        ],
+        help_text="The story's language, if not the site's: “ar” for Arabic, “fr” for French.",
+    )
     story_type = models.CharField(
         max_length=20, choices=StoryType.choices, default=StoryType.NEWS,
         help_text="Shown to readers as a label, except for plain news.",
@@ -430,6 +446,17 @@ class Article(models.Model):
         if self.status == self.Status.PUBLISHED and self.published_at > timezone.now():
             return "Scheduled"
         return self.get_status_display()
+
+    @property
+    def language_code(self):
+        """Return the story's language tag: its own, else the site's."""
+        return self.language or settings.LANGUAGE_CODE
+
+    @property
+    def text_direction(self):
+        """Return "rtl" for a story in a language written right to left, else "ltr"."""
+        primary = self.language_code.split("-")[0].lower()
+        return "rtl" if primary in RIGHT_TO_LEFT_LANGUAGES else "ltr"
 
     @property
     def is_public(self):

@@ -48,7 +48,7 @@ class Content:
 
 # What a pending update carries besides the restorable content: the story's address and
 # filing, which an update may change. Never the publication time or the workflow state.
-STAGED_ATTRIBUTES = ("slug", "section_id", "story_type", "featured")
+STAGED_ATTRIBUTES = ("slug", "section_id", "story_type", "language", "featured")
 
 
 def content_data(content: Content) -> dict:
