@@ -199,7 +199,7 @@ class LatestFeed(Feed):
         return site_settings.tagline or f"The latest stories from {site_settings.site_name}."
 
     def link(self, obj):
-        return reverse("articles:home")
+        return reverse("frontpage:home")
 
     def items(self, obj):
         surrogate_keys.add(self.listing_key(obj))

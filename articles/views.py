@@ -1,17 +1,12 @@
-from collections import defaultdict
-from datetime import UTC, datetime
-from itertools import groupby
-from operator import attrgetter, itemgetter
-
 from django.core import signing
-from django.db.models import Count, OuterRef, Subquery, Value
+from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.encoding import iri_to_uri
 from django.views.decorators.cache import never_cache
-from django.views.generic import DateDetailView, ListView, TemplateView
+from django.views.generic import DateDetailView, ListView
 
 from accounts import two_factor
 from articles.models import (
@@ -30,12 +25,9 @@ from frontcache import keys as surrogate_keys
 from photos.models import Photo
 
 LISTING_PAGE_SIZE = 20
-HOME_TOP_STORIES = 6
-HOME_STORIES_PER_SECTION = 4
 RELATED_STORIES = 4
 # Enough that the stories sharing the most tags are almost always among them.
 RELATED_CANDIDATES_PER_SOURCE = 100
-HOME_CANDIDATES = 1000
 
 
 class PublishedArticleMixin:
@@ -47,69 +39,6 @@ class PublishedArticleMixin:
 
     def get_queryset(self):
         return Article.objects.published()
-
-
-class HomeView(PublishedArticleMixin, TemplateView):
-    template_name = "articles/home.html"
-
-    def get_context_data(self, **kwargs):
-        # Rank only among the newest stories: sorting every story ever published by
-        # featured flag or per section took 200 ms at 100,000 stories, and a home page
-        # shows recent news. Older featured stories no longer lead.
-        oldest_candidate = Coalesce(
-            Subquery(
-                self.get_queryset()
-                .order_by("-published_at")
-                .values("published_at")[HOME_CANDIDATES - 1 : HOME_CANDIDATES]
-            ),
-            Value(datetime.min.replace(tzinfo=UTC)),
-        )
-        # Ranking needs three small columns of each candidate; only the stories shown
-        # are then loaded whole, in one query.
-        top_ids, section_story_ids = home_story_ids(
-            self.get_queryset()
-            .filter(published_at__gte=oldest_candidate)
-            .order_by("-published_at", "-pk")
-            .values_list("pk", "featured", "section_id")
-        )
-        stories = list(
-            self.get_queryset()
-            .filter(pk__in=[*top_ids, *section_story_ids])
-            .for_card()
-            .with_bylines()
-            .order_by("section__order", "section__name", "-published_at", "-pk")
-        )
-        by_pk = {story.pk: story for story in stories}
-        lead, *top = [by_pk[pk] for pk in top_ids if pk in by_pk] or [None]
-        sections = [
-            (section, list(group))
-            for section, group in groupby(
-                (story for story in stories if story.pk in section_story_ids),
-                key=attrgetter("section"),
-            )
-        ]
-        surrogate_keys.add(surrogate_keys.STORIES)
-        return super().get_context_data(lead=lead, top_stories=top, sections=sections, **kwargs)
-
-
-def home_story_ids(candidates):
-    """Return the ids of the home page's top stories, in order, and of its section stories.
-
-    ``candidates`` are (pk, featured, section_id) rows, newest first. The top stories are
-    the featured ones, then the others, newest first; each section then shows its newest
-    stories that are not among them.
-    """
-    candidates = list(candidates)
-    # Sorting is stable: each group stays newest first.
-    ranked = sorted(candidates, key=itemgetter(1), reverse=True)
-    top_ids = [pk for pk, _, _ in ranked[: HOME_TOP_STORIES + 1]]
-    newest_in_section = defaultdict(list)
-    for pk, _, section_id in candidates:
-        in_section = newest_in_section[section_id]
-        if pk not in top_ids and len(in_section) < HOME_STORIES_PER_SECTION:
-            in_section.append(pk)
-    newest_in_section.pop(None, None)
-    return top_ids, {pk for pks in newest_in_section.values() for pk in pks}
 
 
 class StoryListView(PublishedArticleMixin, ListView):

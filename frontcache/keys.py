@@ -16,6 +16,8 @@ SITE = "site"
 STORIES = "stories"
 SITEMAPS = "sitemaps"
 CORRECTIONS = "corrections"
+# The home page's arrangement by editors (frontpage): purged when one is published.
+FRONT_PAGE = "front-page"
 
 
 def article(pk):
@@ -59,6 +61,7 @@ class Collector:
     def __init__(self):
         self.keys = {SITE}
         self.only = None
+        self.expires_at = None  # the page shows something that ends then
 
     def result(self):
         return sorted(self.only if self.only is not None else self.keys)
@@ -83,6 +86,16 @@ def add(*keys):
     collector = _collector.get()
     if collector is not None:
         collector.keys.update(keys)
+
+
+def expires(moment):
+    """Say that the page being rendered changes by itself at ``moment`` (a strip that ends).
+
+    No purge marks that moment, so the page is kept no longer than until then.
+    """
+    collector = _collector.get()
+    if collector is not None and (collector.expires_at is None or moment < collector.expires_at):
+        collector.expires_at = moment
 
 
 def only(*keys):

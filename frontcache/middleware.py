@@ -84,11 +84,15 @@ class SurrogateKeyMiddleware:
             return response
         front_seconds = settings.FRONT_CACHE_SECONDS
         browser_seconds = settings.BROWSER_CACHE_SECONDS
+        limits = []
         if any(keys.is_listing(key) for key in page_keys):
-            until_publication = seconds_until_next_publication()
-            if until_publication is not None:
-                front_seconds = min(front_seconds, until_publication)
-                browser_seconds = min(browser_seconds, until_publication)
+            limits.append(seconds_until_next_publication())
+        if collector.expires_at is not None:
+            limits.append(max(int((collector.expires_at - timezone.now()).total_seconds()) + 1, 0))
+        for seconds in limits:
+            if seconds is not None:
+                front_seconds = min(front_seconds, seconds)
+                browser_seconds = min(browser_seconds, seconds)
         patch_cache_control(response, public=True, max_age=browser_seconds)
         response["Surrogate-Control"] = (
             f"max-age={front_seconds}, "

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "frontcache",
     "accounts",
     "articles",
+    "frontpage",
     "photos",
     "newsletter",
 ]

@@ -29,6 +29,7 @@ urlpatterns = [
     path("ckeditor5/", include("django_ckeditor_5.urls")),
     path("photos/", include("photos.urls")),
     path("newsletter/", include("newsletter.urls")),
+    path("", include("frontpage.urls")),
     path("", include("articles.urls")),
 ]
 
