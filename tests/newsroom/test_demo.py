@@ -1,8 +1,11 @@
 import pytest
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from reversion.models import Version
 
 from articles.models import Article
+from newsroom.models import SiteSettings
 from photos.models import Photo
 
 pytestmark = pytest.mark.django_db
@@ -48,3 +51,48 @@ def test_running_the_demo_again_keeps_edits_made_to_the_demo_story(settings):
     call_command("load_demo")
 
     assert Article.objects.get().headline == "Edited in the admin"
+
+
+def every_row():
+    """Return every row of every table, keyed by model, as the database holds them."""
+    return {
+        model._meta.label: list(model._base_manager.order_by("pk").values())
+        for model in apps.get_models(include_auto_created=True)
+    }
+
+
+def test_running_the_demo_again_writes_nothing(
+    settings, media_root, django_capture_on_commit_callbacks
+):
+    settings.DEBUG = True
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("load_demo")
+    story = Article.objects.get()
+    rows, files = every_row(), sorted(media_root.rglob("*"))
+    assert Version.objects.get_for_object(story).count() == 1
+    assert rows["photos.Rendition"], "the demo photo has its resized copies"
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        call_command("load_demo")
+
+    assert every_row() == rows
+    assert callbacks == [], "nothing purged or queued"
+    assert sorted(media_root.rglob("*")) == files
+
+
+def test_running_the_demo_again_keeps_what_editors_changed_around_the_story(settings):
+    settings.DEBUG = True
+    call_command("load_demo")
+    site_settings = SiteSettings.load()
+    site_settings.twitter_url = site_settings.facebook_url = ""
+    site_settings.save()
+    Photo.objects.update(title="Aleppo, grey stand-in")
+    reporter = get_user_model().objects.get(username="reporter")
+    reporter.groups.clear()
+
+    call_command("load_demo")
+
+    site_settings.refresh_from_db()
+    assert site_settings.twitter_url == site_settings.facebook_url == ""
+    assert Photo.objects.get().title == "Aleppo, grey stand-in"
+    assert not reporter.groups.exists()

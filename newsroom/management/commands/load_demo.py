@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import transaction
 from PIL import Image, ImageDraw, ImageFont
 
 from articles.models import Article
@@ -26,10 +27,24 @@ DEMO_USERS = [
 class Command(BaseCommand):
     help = (
         "Load the demo newsroom: site settings, one login per role and the seed story with a "
-        "placeholder photo. Safe to run again: nothing is duplicated or overwritten."
+        "placeholder photo. Safe to run again: a later run writes nothing."
     )
 
     def handle(self, *args, **options):
+        with transaction.atomic():
+            self.create_users()
+            article = Article.objects.filter(import_key=SEED_STORY.stem).first()
+            if article is None:
+                self.fill_in_site_settings()
+                article = self.import_seed_story()
+            else:
+                # Whatever was changed since, in the admin or elsewhere, is kept as it is.
+                self.stdout.write("The demo story is already there; left as it is.")
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo story: {settings.SITE_URL}{article.get_absolute_url()}")
+        )
+
+    def fill_in_site_settings(self):
         site_settings = SiteSettings.load()
         if not site_settings.twitter_url and not site_settings.facebook_url:
             site_settings.tagline = site_settings.tagline or "Independent news, demo edition"
@@ -37,25 +52,21 @@ class Command(BaseCommand):
             site_settings.facebook_url = "https://www.facebook.com/"
             site_settings.save()
 
-        self.create_users()
-
-        if Article.objects.filter(import_key=SEED_STORY.stem).exists():
-            # Edits made to the demo story in the admin are kept, as the importer keeps them.
-            self.stdout.write("The demo story is already there; left as it is.")
-        else:
-            with tempfile.TemporaryDirectory() as folder:
-                placeholder = Path(folder) / "placeholder-aleppo.png"
-                make_placeholder_image(placeholder)
-                call_command(
-                    "import_article", str(SEED_STORY), publish=True, photo=placeholder,
-                    stdout=self.stdout, stderr=self.stderr,
-                )  # fmt: skip
-        article = Article.objects.get(import_key=SEED_STORY.stem)
-        if article.lead_photo and article.lead_photo.title != PLACEHOLDER_TITLE:
-            article.lead_photo.title = PLACEHOLDER_TITLE
-            article.lead_photo.alt_text = "Grey placeholder standing in for the news photo"
-            article.lead_photo.save()
-        self.stdout.write(self.style.SUCCESS(f"Demo story: {article.get_absolute_url()}"))
+    def import_seed_story(self):
+        with tempfile.TemporaryDirectory() as folder:
+            placeholder = Path(folder) / "placeholder-aleppo.png"
+            make_placeholder_image(placeholder)
+            call_command(
+                "import_article", str(SEED_STORY), publish=True, photo=placeholder,
+                stdout=self.stdout, stderr=self.stderr,
+            )  # fmt: skip
+        article = Article.objects.select_related("lead_photo").get(import_key=SEED_STORY.stem)
+        photo = article.lead_photo
+        if photo.title != PLACEHOLDER_TITLE:
+            photo.title = PLACEHOLDER_TITLE
+            photo.alt_text = "Grey placeholder standing in for the news photo"
+            photo.save()
+        return article
 
     def create_users(self):
         User = get_user_model()
@@ -66,10 +77,10 @@ class Command(BaseCommand):
                 defaults={"is_staff": True, "is_superuser": is_superuser,
                           "email": f"{username}@example.org"},
             )  # fmt: skip
-            if group_name:
-                user.groups.add(Group.objects.get(name=group_name))
             password = f"{username}-demo"
             if created:
+                if group_name:
+                    user.groups.add(Group.objects.get(name=group_name))
                 if settings.DEBUG:
                     user.set_password(password)
                 else:
