@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Development, as `make run` gives it to Django: tasks run in the web process, and links in
+# pages and emails point at HOST:PORT (newsroom/settings.py) unless SITE_URL is set.
+DEVELOPMENT := DEBUG=1 TASKS_BACKEND=immediate HOST=$(HOST) PORT=$(PORT)
 
 .PHONY: install run serve test lint migrate demo bench clean
 
@@ -22,17 +25,17 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 migrate: install
-	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	$(DEVELOPMENT) $(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	DEBUG=1 TASKS_BACKEND=immediate $(BIN)/python manage.py load_demo
+	$(DEVELOPMENT) $(BIN)/python manage.py load_demo
 
 run: demo
 	@echo
 	@echo "  Newsroom is starting at http://$(HOST):$(PORT)/"
 	@echo "  Admin: http://$(HOST):$(PORT)/admin/ (logins printed above)"
 	@echo
-	DEBUG=1 TASKS_BACKEND=immediate $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(DEVELOPMENT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Production-like: Varnish on HOST:PORT in front of gunicorn on 127.0.0.1:PORT+1, with the
 # task worker beside them, DEBUG off and compressed static files (deploy/serve; SIGTERM

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENVIRONMENT = {
     "DEBUG": "0",
@@ -63,3 +65,24 @@ def test_bad_cache_url_is_refused_with_a_clear_message():
 
     assert result.returncode != 0
     assert "CACHE_URL must start with redis://" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("environment", "site_url"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"HOST": "localhost", "PORT": "8771"}, "http://localhost:8771"),
+        (
+            {"HOST": "localhost", "PORT": "8771", "SITE_URL": "https://news.example.org/"},
+            "https://news.example.org",
+        ),
+    ],
+)
+def test_site_address_follows_the_address_served_on_unless_set(environment, site_url):
+    code = "from django.conf import settings; print(settings.SITE_URL)"
+    result = run_manage(
+        "shell", "--no-imports", "-c", code, environment={**PRODUCTION_ENVIRONMENT, **environment}
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == site_url
