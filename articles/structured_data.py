@@ -7,13 +7,19 @@ Bylines: an ``Author`` is a ``Person`` with a link to their page. A free-text by
 ("AM", "Staff", "AFP") becomes an ``Organization`` with just the name: it credits an
 agency, a desk or initials the newsroom signs with, none of which is a person a search
 engine could identify, and claiming one would be wrong for "AFP" or "Staff".
+
+Complete with no configuration: a site without an uploaded publisher logo names the one
+drawn from its name, and a story without a lead photo is shared with the default image
+drawn from it too (``articles.brand``).
 """
 
 import mimetypes
 from dataclasses import dataclass
 
+from django.urls import reverse
 from django.utils import timezone
 
+from articles import brand
 from photos import renditions
 
 # Shared images: search engines and social networks want them large (Google asks for
@@ -62,15 +68,34 @@ def image_file(photo, *, max_width=SHARED_IMAGE_WIDTH):
     return ImageFile(photo.image.url, photo.width, photo.height, mime_type, photo.file_size)
 
 
+def default_share_image():
+    """Return the image drawn from the site's name, shared for a story without a photo."""
+    width, height = brand.SHARE_IMAGE_SIZE
+    return ImageFile(reverse("articles:share_image"), width, height, "image/png", None)
+
+
+def shared_image(photo):
+    """Return the file search engines and social networks fetch for a story led by ``photo``.
+
+    The photo's large copy; the site's default share image when there is no photo, or
+    while the photo awaits its file.
+    """
+    if photo is not None and photo.image:
+        return image_file(photo)
+    return default_share_image()
+
+
 def image_object(photo, *, site_url, caption=""):
-    """Return a schema.org ``ImageObject`` for a photo."""
-    image = image_file(photo)
+    """Return a schema.org ``ImageObject`` for a story's photo, or the default share image."""
+    image = shared_image(photo)
     data = {
         "@type": "ImageObject",
         "url": absolute_url(image.url, site_url),
         "width": image.width,
         "height": image.height,
     }
+    if photo is None or not photo.image:
+        return data
     if caption:
         data["caption"] = caption
     if photo.credit:
@@ -99,14 +124,30 @@ def author_objects(article, *, site_url):
     return authors
 
 
-def publisher_object(*, site_url, site_settings):
-    """Return the schema.org ``Organization`` that publishes the site."""
-    publisher = {"@type": "Organization", "name": site_settings.site_name, "url": f"{site_url}/"}
+def logo_object(*, site_url, site_settings):
+    """Return the publisher logo as an ``ImageObject``: the uploaded one, else one drawn."""
     if site_settings.publisher_logo:
-        publisher["logo"] = {
+        return {
             "@type": "ImageObject",
             "url": absolute_url(site_settings.publisher_logo.url, site_url),
         }
+    width, height = brand.logo_size(site_settings.site_name)
+    return {
+        "@type": "ImageObject",
+        "url": absolute_url(reverse("articles:publisher_logo"), site_url),
+        "width": width,
+        "height": height,
+    }
+
+
+def publisher_object(*, site_url, site_settings):
+    """Return the schema.org ``Organization`` that publishes the site, with its logo."""
+    publisher = {
+        "@type": "Organization",
+        "name": site_settings.site_name,
+        "url": f"{site_url}/",
+        "logo": logo_object(site_url=site_url, site_settings=site_settings),
+    }
     same_as = [url for _, url in site_settings.social_links]
     if same_as:
         publisher["sameAs"] = same_as
@@ -123,15 +164,13 @@ def article_json_ld(article, *, site_url, site_settings) -> dict:
         "url": canonical_url,
         "headline": article.headline,
         "description": article.summary,
+        "inLanguage": article.language_code,
         "datePublished": iso_datetime(article.published_at),
         "dateModified": iso_datetime(article.updated_at or article.published_at),
         "author": author_objects(article, site_url=site_url),
         "publisher": publisher_object(site_url=site_url, site_settings=site_settings),
+        "image": image_object(article.lead_photo, site_url=site_url, caption=article.lead_caption),
     }
-    if article.lead_photo and article.lead_photo.image:
-        data["image"] = image_object(
-            article.lead_photo, site_url=site_url, caption=article.lead_caption
-        )
     if article.section:
         data["articleSection"] = article.section.name
     keywords = [tag.name for tag in article.tags.all()]

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from articles import feeds, search, views
+from articles import brand, feeds, search, views
 
 app_name = "articles"
 
@@ -20,4 +20,6 @@ urlpatterns = [
     path("tag/<str:slug>/", views.TagView.as_view(), name="tag_detail"),
     path("author/<str:slug>/", views.AuthorView.as_view(), name="author_detail"),
     path("corrections/", views.CorrectionListView.as_view(), name="corrections"),
+    path("brand/logo.png", brand.publisher_logo, name="publisher_logo"),
+    path("brand/share.png", brand.share_image, name="share_image"),
 ]

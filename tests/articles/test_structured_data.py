@@ -1,3 +1,4 @@
+import io
 import json
 import re
 from datetime import UTC, datetime
@@ -5,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from django.core.files.base import ContentFile
 from django.template.loader import render_to_string
+from PIL import Image
 
 from articles.models import Article
 from articles.structured_data import article_json_ld
@@ -73,6 +75,7 @@ def test_json_ld_describes_the_story_for_search_engines(story):
     assert data["mainEntityOfPage"] == {"@type": "WebPage", "@id": url}
     assert data["headline"] == "Aleppo residents tweet harrowing goodbyes"
     assert data["description"] == "Residents sent out desperate messages."
+    assert data["inLanguage"] == "en-gb"
     assert data["datePublished"] == "2016-12-13T12:12:30+00:00"
     assert data["dateModified"] == "2016-12-14T09:00:00+00:00"
     assert data["author"] == [
@@ -92,7 +95,17 @@ def test_json_ld_describes_the_story_for_search_engines(story):
         "caption": "Pro-government forces in Aleppo.",
         "creditText": "AFP/File",
     }
-    assert data["publisher"] == {"@type": "Organization", "name": "Newsroom", "url": f"{SITE_URL}/"}
+    assert data["publisher"] == {
+        "@type": "Organization",
+        "name": "Newsroom",
+        "url": f"{SITE_URL}/",
+        "logo": {
+            "@type": "ImageObject",
+            "url": f"{SITE_URL}/brand/logo.png",
+            "width": data["publisher"]["logo"]["width"],
+            "height": 60,
+        },
+    }
     assert data["articleSection"] == "The Loop"
     assert data["keywords"] == ["Aleppo", "Syria"]
     assert data["correction"] == [
@@ -142,7 +155,101 @@ def test_story_without_photo_tags_or_bylines_leaves_those_fields_out():
 
     data = article_json_ld(loaded(story), site_url=SITE_URL, site_settings=SiteSettings.load())
 
-    assert not {"image", "author", "articleSection", "keywords", "correction"} & data.keys()
+    assert not {"author", "articleSection", "keywords", "correction"} & data.keys()
+
+
+def test_story_without_photo_is_shared_with_the_default_image():
+    data = article_json_ld(
+        loaded(ArticleFactory()), site_url=SITE_URL, site_settings=SiteSettings.load()
+    )
+
+    assert data["image"] == {
+        "@type": "ImageObject",
+        "url": f"{SITE_URL}/brand/share.png",
+        "width": 1200,
+        "height": 675,
+    }
+
+
+def test_story_in_another_language_says_so():
+    story = ArticleFactory(language="ar", headline="سكان حلب يودعون مدينتهم")
+
+    data = article_json_ld(loaded(story), site_url=SITE_URL, site_settings=SiteSettings.load())
+
+    assert data["inLanguage"] == "ar"
+
+
+def page_json_ld(client, story):
+    html = client.get(story.get_absolute_url()).content.decode()
+    (script,) = JSON_LD.findall(html)
+    return json.loads(script)
+
+
+def test_fresh_install_has_every_property_google_asks_of_a_news_article(client):
+    """Google's NewsArticle data: headline, image, both dates, authors with name and url,
+    the publisher's name and logo — with nothing configured and no photo uploaded."""
+    story = ArticleFactory(authors=[AuthorFactory(name="Zeina Haddad")])
+
+    data = page_json_ld(client, story)
+
+    assert data["@type"] == "NewsArticle"
+    assert data["headline"] and len(data["headline"]) <= 110
+    assert data["datePublished"] and data["dateModified"]
+    assert [(author["name"], bool(author["url"])) for author in data["author"]] == [
+        ("Zeina Haddad", True)
+    ]
+    assert data["publisher"]["name"] == "Newsroom"
+    for image in (data["image"], data["publisher"]["logo"]):
+        response = client.get(image["url"])
+        assert response.status_code == 200
+        assert response["Content-Type"] == "image/png"
+        assert Image.open(io.BytesIO(response.content)).size == (image["width"], image["height"])
+    assert data["image"]["width"] >= 1200
+    logo = data["publisher"]["logo"]
+    assert logo["height"] == 60 and logo["width"] <= 600
+
+
+@pytest.fixture
+def rename_site(django_capture_on_commit_callbacks):
+    """Return a function that renames the site as the admin does, purging what shows the name."""
+    with django_capture_on_commit_callbacks(execute=True):
+        SiteSettings.load()
+
+    def rename(name):
+        site_settings = SiteSettings.load()
+        site_settings.site_name = name
+        with django_capture_on_commit_callbacks(execute=True):
+            site_settings.save()
+
+    return rename
+
+
+def test_default_logo_fits_google_news_box_even_for_a_long_name(client, rename_site):
+    rename_site("The Beirut Daily Star and Evening Chronicle of the Levant")
+
+    logo = page_json_ld(client, ArticleFactory())["publisher"]["logo"]
+
+    image = Image.open(io.BytesIO(client.get(logo["url"]).content))
+    assert image.size == (logo["width"], logo["height"]) == (600, 60)
+
+
+def test_default_images_follow_the_site_name(client, rename_site):
+    before = client.get("/brand/logo.png").content
+    rename_site("Beirut Daily")
+
+    after = client.get("/brand/logo.png").content
+
+    assert after != before
+    assert Image.open(io.BytesIO(after)).size[1] == 60
+
+
+@pytest.mark.parametrize("path", ["/brand/logo.png", "/brand/share.png"])
+def test_default_images_are_kept_by_the_front_until_the_site_settings_change(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 200
+    assert response["Cache-Control"].startswith("public")
+    assert response["xkey"] == "site"
 
 
 def test_article_page_has_json_ld_open_graph_and_twitter_card(client, story):
@@ -192,13 +299,14 @@ def test_shared_image_is_a_large_copy_of_the_photo_once_it_is_drawn(
     assert (image["url"], image["width"], image["height"]) == (image_url, 1920, 960)
 
 
-def test_story_without_photo_gets_the_small_twitter_card(client):
-    story = ArticleFactory()
+def test_page_of_story_without_photo_shares_the_default_image(client):
+    response = client.get(ArticleFactory().get_absolute_url())
 
-    meta = meta_tags(client.get(story.get_absolute_url()).content.decode())
-
-    assert meta["twitter:card"] == ["summary"]
-    assert "og:image" not in meta
+    meta = meta_tags(response.content.decode())
+    site_url = response.context["site_url"]
+    assert meta["og:image"] == [f"{site_url}/brand/share.png"]
+    assert (meta["og:image:width"], meta["og:image:height"]) == (["1200"], ["675"])
+    assert meta["twitter:card"] == ["summary_large_image"]
 
 
 def test_headline_cannot_break_out_of_the_json_ld_script(client):
