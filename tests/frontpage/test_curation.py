@@ -184,3 +184,81 @@ def test_only_editors_can_arrange_the_front_page(client, stories):
         assert response.status_code == 403
         assert client.post(f"{FRONT_PAGE_URL}{draft.pk}/restore/").status_code in (403, 404)
     assert not FrontPage.objects.published().exists()
+
+
+def publish(client, draft, django_capture_on_commit_callbacks, **kwargs):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(change_url(draft), arrangement(draft, button="_publish", **kwargs))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return response
+
+
+def test_sections_follow_the_editors_order(
+    client, editor, stories, django_capture_on_commit_callbacks
+):
+    """The first stories below the top ones are in the sections' blocks, Loop then World."""
+    with django_capture_on_commit_callbacks(execute=True):
+        loop_story = ArticleFactory(
+            section=stories[1].section, published_at=timezone.now() - timedelta(days=2)
+        )
+        world_story = ArticleFactory(
+            section=stories[0].section, published_at=timezone.now() - timedelta(days=3)
+        )
+    names = [loop_story.headline, world_story.headline]
+    client.force_login(editor)
+    before = client.get("/").content.decode()
+    publish(client, open_draft(client), django_capture_on_commit_callbacks, lead=None,
+            sections=[world_story.section])  # fmt: skip
+    after = client.get("/").content.decode()
+
+    assert headlines_in_order(before, names) == names  # the sections' own order
+    assert headlines_in_order(after, names) == names[::-1]
+
+
+def test_a_breaking_news_link_must_be_on_the_web_or_on_the_site(client, editor, stories):
+    client.force_login(editor)
+    draft = open_draft(client)
+
+    response = client.post(
+        change_url(draft),
+        arrangement(draft, lead=None, breaking_text="Breaking", breaking_url="javascript:alert(1)"),
+    )
+
+    assert response.status_code == 200
+    assert "Enter a valid URL" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.breaking_url == ""
+
+
+def test_a_published_arrangement_can_be_restored_and_published_again(
+    client, editor, stories, django_capture_on_commit_callbacks
+):
+    client.force_login(editor)
+    publish(client, open_draft(client), django_capture_on_commit_callbacks, lead=stories[6])
+    first = FrontPage.objects.published().get()
+    publish(client, open_draft(client), django_capture_on_commit_callbacks, lead=stories[4])
+    revisions = client.get(f"{FRONT_PAGE_URL}revisions/").content.decode()
+
+    restored = client.post(f"{FRONT_PAGE_URL}{first.pk}/restore/", follow=True)
+    draft = FrontPage.objects.get(state=FrontPage.State.DRAFT)
+    publish(client, draft, django_capture_on_commit_callbacks, lead=draft.lead)
+    html = client.get("/").content.decode()
+
+    assert revisions.count("Restore into the draft") == 2
+    assert restored.status_code == 200 and draft.lead == stories[6]
+    assert headlines_in_order(html, [s.headline for s in stories])[0] == stories[6].headline
+    assert FrontPage.objects.published().count() == 3
+
+
+def test_home_page_queries_do_not_grow_with_an_arrangement(
+    client, editor, stories, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    """Guards against loading pinned stories one by one, or the arrangement on every view."""
+    client.force_login(editor)
+    publish(client, open_draft(client), django_capture_on_commit_callbacks,
+            lead=stories[7], top=stories[3:6], sections=[stories[0].section])  # fmt: skip
+    client.logout()
+    client.get("/")  # the live plan and the site settings are cached from here on
+
+    with django_assert_num_queries(4):  # candidates, pinned ones public, stories, bylines
+        client.get("/")
