@@ -51,6 +51,12 @@ def restore_roles(sender, **kwargs):
     Group.objects.get(name="Audience").permissions.add(
         *Permission.objects.filter(content_type__app_label="newsletter", codename__in=audience)
     )
+    front_page = importlib.import_module(
+        "frontpage.migrations.0002_editors_arrange_the_front_page"
+    ).EDITOR_PERMISSIONS
+    Group.objects.get(name="Editor").permissions.add(
+        *Permission.objects.filter(content_type__app_label="frontpage", codename__in=front_page)
+    )
 
 
 post_migrate.connect(restore_roles, dispatch_uid="tests-restore-roles")

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from articles.models import Article
 from articles.services import article_publish, article_restore_version
+from frontpage.services import front_page_draft, front_page_publish
 from newsroom.models import SiteSettings
 from tests.factories import (
     SEED,
@@ -242,3 +243,23 @@ def test_a_reimport_from_the_command_line_reaches_the_story_page(front, desk, tm
     subprocess.run([*import_story, "--force"], **run, timeout=60)
 
     assert shows_within_a_second(front, story.get_absolute_url(), "Aleppo residents say goodbye")
+
+
+def test_publishing_the_front_page_reaches_the_home_page_only(front, desk):
+    editor = UserFactory(role="Editor")
+    lead = ArticleFactory(
+        headline="Harbour ferry fares rise",
+        section=desk["sport"],
+        published_at=timezone.now() - timedelta(days=30),
+    )
+    story_path = desk["story"].get_absolute_url()
+    for path in ("/", story_path, "/section/sport/"):
+        cached(front, path)
+
+    draft = front_page_draft(user=editor)
+    draft.lead = lead
+    draft.save()
+    front_page_publish(front_page=draft, user=editor)
+
+    assert shows_within_a_second(front, "/", "Harbour ferry fares rise")
+    assert still_cached(front, story_path, "/section/sport/")
