@@ -40,10 +40,10 @@ run: demo
 # Production-like: Varnish on HOST:PORT in front of gunicorn on 127.0.0.1:PORT+1, with the
 # task worker beside them, DEBUG off and compressed static files (deploy/serve; SIGTERM
 # or Ctrl-C stops all three). Needs SECRET_KEY and ALLOWED_HOSTS in the environment (see
-# README), add SECURE_SSL_REDIRECT=0 to try it over http, and Debian's varnish and
-# varnish-modules.
+# README; DEBUG=0 unless given, so that a missing key stops it before migrating), add
+# SECURE_SSL_REDIRECT=0 to try it over http, and Debian's varnish and varnish-modules.
 serve: install
-	HOST=$(HOST) PORT=$(PORT) BIN=$(BIN) deploy/serve
+	DEBUG=$${DEBUG:-0} HOST=$(HOST) PORT=$(PORT) BIN=$(BIN) deploy/serve
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

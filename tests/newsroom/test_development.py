@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import SEED, image_bytes
+
 ROOT = Path(__file__).resolve().parents[2]
 STORY_PATH = "/2016/12/13/aleppo-residents-tweet-harrowing-goodbyes-as-government-forces-advance/"
 
@@ -98,3 +100,30 @@ def test_make_run_on_another_port_links_to_that_port_everywhere(laptop):
     share_links = re.findall(r'href="([^"]*http%3A%2F%2F[^"]*)"', page)
     assert share_links and all(f"%2F127.0.0.1%3A{port}%2F" in link for link in share_links)
     assert ":8000" not in page and "%3A8000" not in page
+
+
+def test_the_readme_import_command_works_as_written_in_a_fresh_checkout(laptop, tmp_path):
+    story, photo = tmp_path / "aleppo.txt", tmp_path / "aleppo.jpg"
+    shutil.copy(SEED, story)
+    photo.write_bytes(image_bytes(width=1600, height=900))
+
+    # The README's line, word for word; the environment names only this checkout's database.
+    result = subprocess.run(
+        [".venv/bin/python", "manage.py", "import_article", str(story), "--publish",
+         "--photo", str(photo)],
+        cwd=ROOT, env={"PATH": os.environ["PATH"], **laptop},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert "Imported 1 story: 1 created, 0 updated." in result.stdout
+    assert "Development settings (DEBUG=1" in result.stderr
+    code = (
+        "from articles.models import Article;"
+        "story = Article.objects.published().get(import_key='aleppo');"
+        "print(story.headline, '|', story.lead_photo.renditions.count() > 0)"
+    )
+    check = run_manage("shell", "--no-imports", "-c", code, environment=laptop, check=True)
+    assert check.stdout.strip() == (
+        "Aleppo residents tweet harrowing goodbyes as government forces advance | True"
+    )

@@ -86,3 +86,36 @@ def test_site_address_follows_the_address_served_on_unless_set(environment, site
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == site_url
+
+
+def test_web_server_refuses_to_start_without_a_secret_key_even_with_nothing_set():
+    """manage.py's development default for a bare checkout never reaches the web server."""
+    result = subprocess.run(
+        [sys.executable, "-c", "import newsroom.wsgi"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_a_production_shell_that_forgot_the_secret_key_is_stopped_not_run_as_development():
+    result = run_manage(
+        "check", environment={"DATABASE_URL": "postgres://newsroom@127.0.0.1:5432/newsroom"}
+    )
+
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_commands_with_a_secret_key_run_with_production_settings():
+    code = "from django.conf import settings; print(settings.DEBUG, settings.TASKS['default'])"
+    result = run_manage("shell", "--no-imports", "-c", code, environment={"SECRET_KEY": "k" * 50})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("False {'BACKEND': 'django_tasks_db.DatabaseBackend'")
+    assert "Development settings" not in result.stderr
