@@ -55,11 +55,13 @@ lint: install
 # Generates 10,000 stories in the PostgreSQL database newsroom_bench, serves them with
 # gunicorn alone and behind Varnish (deploy/varnish/newsroom.vcl), measures with wrk against
 # nginx serving a saved page, and during a breaking-news run; writes docs/benchmarks.md.
-# Needs varnish, varnish-modules, nginx and wrk. About 10 minutes; see docs/benchmarks.md.
+# Needs varnish, varnish-modules, nginx and wrk, and for Lighthouse chromium and npm.
+# About 20 minutes; see docs/benchmarks.md.
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/newsletter.py
 	$(BIN)/python bench/editing.py
+	$(BIN)/python bench/lighthouse.py
 
 clean:
 	rm -rf $(VENV) var/static var/test-static
