@@ -1,4 +1,4 @@
-"""Sign staff in through the real admin login page, as a person types it."""
+"""Drive the admin as staff do: sign in through the real login page, pick from its boxes."""
 
 from tests.factories import PASSWORD
 
@@ -15,3 +15,10 @@ def log_in(page, base_url, username):
     """Sign in a user who needs no second factor and wait for the admin home page."""
     sign_in_with_password(page, base_url, username)
     page.wait_for_url(base_url + "/admin/")
+
+
+def choose_autocomplete(page, field, label):
+    """Pick ``label`` in one of the admin's select2 autocomplete boxes."""
+    page.locator(f"#id_{field} + .select2 .select2-selection").click()
+    page.locator(".select2-container--open .select2-search__field").fill(label)
+    page.locator(".select2-results__option", has_text=label).first.click()

@@ -6,8 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.browser.signing_in import log_in
-from tests.browser.test_newsroom_workflow import choose_autocomplete
+from tests.browser.signing_in import choose_autocomplete, log_in
 from tests.factories import ArticleFactory, SectionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

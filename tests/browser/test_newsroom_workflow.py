@@ -6,7 +6,7 @@ import pytest
 
 from articles.models import Article
 from photos.models import Photo
-from tests.browser.signing_in import log_in
+from tests.browser.signing_in import choose_autocomplete, log_in
 from tests.factories import SectionFactory, UserFactory, image_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -83,10 +83,3 @@ def test_reporter_files_and_editor_publishes(live_server, browser, tmp_path):
     assert reader.locator(".story-body strong").inner_text() == "These fears are not unfounded."
     assert reader.locator(".byline").inner_text() == "AM"
     reader.context.close()
-
-
-def choose_autocomplete(page, field, label):
-    """Pick ``label`` in one of the admin's select2 autocomplete boxes."""
-    page.locator(f"#id_{field} + .select2 .select2-selection").click()
-    page.locator(".select2-container--open .select2-search__field").fill(label)
-    page.locator(".select2-results__option", has_text=label).first.click()
