@@ -1,9 +1,11 @@
 """RSS 2.0 feeds of public stories: the latest, one per section and one per author.
 
 Each item carries the full story as ``content:encoded`` and the lead photo as an
-enclosure and a Media RSS ``media:content``. Django's ``Feed`` sets ``Last-Modified``
-from the newest ``item_updateddate``, and ``ConditionalGetMiddleware`` answers a
-conditional GET with 304 from it (or from the ETag it computes over the feed).
+enclosure and a Media RSS ``media:content``. The channel's ``<language>`` is the site's;
+a story in another language says so in its item with Dublin Core's ``dc:language``.
+Django's ``Feed`` sets ``Last-Modified`` from the newest ``item_updateddate``, and
+``ConditionalGetMiddleware`` answers a conditional GET with 304 from it (or from the
+ETag it computes over the feed).
 """
 
 import io
@@ -11,6 +13,7 @@ import re
 from functools import lru_cache
 from urllib.parse import urljoin
 
+from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -33,6 +36,7 @@ FEED_IMAGE_WIDTH = 960
 
 CONTENT_NAMESPACE = "http://purl.org/rss/1.0/modules/content/"
 MEDIA_NAMESPACE = "http://search.yahoo.com/mrss/"
+DUBLIN_CORE_NAMESPACE = "http://purl.org/dc/elements/1.1/"
 
 # Attributes of sanitised story HTML that hold an address (see articles/html.py).
 URL_ATTRIBUTES = ("href", "src", "cite")
@@ -111,7 +115,8 @@ def feed_image(photo):
 
 
 class StoryFeedGenerator(Rss201rev2Feed):
-    """RSS 2.0 with the full story (content:encoded), its update time and Media RSS.
+    """RSS 2.0 with the full story (content:encoded), its update time, Media RSS and the
+    language of a story written in another language than the channel's (dc:language).
 
     URLs the feed passes as paths (photo files, links inside the story) are made
     absolute against the item's own link, which Django has already made absolute
@@ -138,9 +143,12 @@ class StoryFeedGenerator(Rss201rev2Feed):
             **super().rss_attributes(),
             "xmlns:content": CONTENT_NAMESPACE,
             "xmlns:media": MEDIA_NAMESPACE,
+            "xmlns:dc": DUBLIN_CORE_NAMESPACE,
         }
 
-    def add_item(self, title, link, description, *, content_html="", media=None, **kwargs):
+    def add_item(
+        self, title, link, description, *, content_html="", media=None, language="", **kwargs
+    ):
         kwargs["enclosures"] = [
             Enclosure(urljoin(link, enclosure.url), enclosure.length, enclosure.mime_type)
             for enclosure in kwargs.get("enclosures") or ()
@@ -155,6 +163,7 @@ class StoryFeedGenerator(Rss201rev2Feed):
             escape(xml_text(description)),
             content_encoded=xml_text(absolute_html(content_html, link)),
             media=media,
+            language=language,
             **kwargs,
         )
 
@@ -164,6 +173,8 @@ class StoryFeedGenerator(Rss201rev2Feed):
             handler.addQuickElement("atom:updated", rfc3339_date(item["updateddate"]))
         if item["content_encoded"]:
             handler.addQuickElement("content:encoded", item["content_encoded"])
+        if item["language"] and item["language"].lower() != (self.feed["language"] or "").lower():
+            handler.addQuickElement("dc:language", item["language"])
         media = item["media"]
         if media:
             attributes = {
@@ -190,6 +201,11 @@ class LatestFeed(Feed):
 
     feed_type = StoryFeedGenerator
     item_guid_is_permalink = True
+
+    @property
+    def language(self):
+        """Return the site's language, not the active translation's: one feed serves all."""
+        return settings.LANGUAGE_CODE
 
     def title(self, obj):
         return SiteSettings.load().site_name
@@ -269,7 +285,11 @@ class LatestFeed(Feed):
                 "description": item.lead_caption,
                 "credit": item.lead_photo.credit,
             }
-        return {"content_html": content_html(item, image), "media": media}
+        return {
+            "content_html": content_html(item, image),
+            "media": media,
+            "language": item.language_code,
+        }
 
 
 class SectionFeed(LatestFeed):

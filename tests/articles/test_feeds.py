@@ -307,3 +307,17 @@ def test_lead_photo_awaiting_its_file_is_left_out_of_the_feed(client):
     assert entry.enclosures == []
     assert "media_content" not in entry
     assert "<img" not in entry.content[0].value
+
+
+def test_feed_gives_the_site_language_and_marks_a_story_in_another(client, settings):
+    settings.LANGUAGE_CODE = "en-gb"
+    ArticleFactory(headline="Aleppo residents say goodbye")
+    ArticleFactory(language="ar", headline="سكان حلب يودعون مدينتهم")
+
+    feed = read_feed(client, "/feeds/latest/")
+
+    assert feed.feed.language == "en-gb"
+    entries = {entry.title: entry for entry in feed.entries}
+    assert entries["سكان حلب يودعون مدينتهم"].language == "ar"
+    assert "language" not in entries["Aleppo residents say goodbye"]
+    assert feed.namespaces["dc"] == "http://purl.org/dc/elements/1.1/"
