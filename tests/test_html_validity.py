@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from articles.models import Article, Section, Tag
 from articles.services import article_withdraw
+from frontpage.models import FrontPage
 from tests.factories import (
     SEED,
     ArticleFactory,
@@ -120,6 +121,13 @@ def public_pages(client, tmp_path):
         dek="رسائل يائسة من الأحياء الشرقية.",
         body="<p>الفقرة الأولى من القصة.</p><p>الفقرة الثانية.</p>",
     )
+    FrontPage.objects.create(
+        state=FrontPage.State.PUBLISHED,
+        published_at=timezone.now(),
+        lead=story,
+        breaking_text="Ceasefire agreed in Aleppo",
+        breaking_url=story.get_absolute_url(),
+    )
     withdrawn = ArticleFactory(section=story.section, headline="A story taken down")
     article_withdraw(article=withdrawn, user=UserFactory(role="Editor"))
     paths = {
@@ -144,6 +152,7 @@ def public_pages(client, tmp_path):
         assert response.status_code == statuses.get(name, 200), name
         pages[name] = response.content.decode()
     assert "<mark>" in pages["search"], "search shows results"
+    assert "Ceasefire agreed in Aleppo" in pages["home"], "the home page has a breaking strip"
     return pages
 
 

@@ -7,9 +7,11 @@ changes its colours (and so their contrast) with ``prefers-color-scheme``.
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
+from django.utils import timezone
 
 from articles.models import Article, Section
 from articles.services import article_withdraw
+from frontpage.models import FrontPage
 from newsroom.models import SiteSettings
 from tests.factories import (
     SEED,
@@ -72,6 +74,13 @@ def site(tmp_path):
         headline="سكان حلب يودعون مدينتهم",
         dek="رسائل يائسة من الأحياء الشرقية.",
         body="<p>الفقرة الأولى من القصة.</p><p>الفقرة الثانية.</p>",
+    )
+    FrontPage.objects.create(
+        state=FrontPage.State.PUBLISHED,
+        published_at=timezone.now(),
+        lead=seed,
+        breaking_text="Ceasefire agreed in Aleppo",
+        breaking_url=seed.get_absolute_url(),
     )
     withdrawn = ArticleFactory(section=seed.section, headline="A story taken down")
     article_withdraw(article=withdrawn, user=UserFactory(role="Editor"))
