@@ -215,6 +215,34 @@ def test_sections_follow_the_editors_order(
     assert headlines_in_order(after, names) == names[::-1]
 
 
+def test_breaking_news_shows_until_it_ends_and_the_page_is_kept_no_longer(
+    client, editor, stories, django_capture_on_commit_callbacks, time_machine
+):
+    time_machine.move_to(timezone.now(), tick=False)
+    ends = timezone.localtime(timezone.now() + timedelta(minutes=30))
+    client.force_login(editor)
+    publish(
+        client,
+        open_draft(client),
+        django_capture_on_commit_callbacks,
+        lead=None,
+        breaking_text="Polls close in Aleppo at 20:00",
+        breaking_url="/2016/12/13/aleppo/",
+        breaking_expires_at_0=ends.strftime("%Y-%m-%d"),
+        breaking_expires_at_1=ends.strftime("%H:%M:%S"),
+    )
+    client.logout()
+
+    during = client.get("/")
+    time_machine.move_to(ends + timedelta(seconds=1), tick=False)
+    after = client.get("/")
+
+    assert "Polls close in Aleppo at 20:00" in during.content.decode()
+    front_seconds = int(during["Surrogate-Control"].split("max-age=")[1].split(",")[0])
+    assert 0 < front_seconds <= 30 * 60 + 1
+    assert "Polls close in Aleppo" not in after.content.decode()
+
+
 def test_a_breaking_news_link_must_be_on_the_web_or_on_the_site(client, editor, stories):
     client.force_login(editor)
     draft = open_draft(client)
