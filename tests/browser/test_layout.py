@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -284,6 +285,21 @@ def test_printed_story_is_the_story_alone(live_server, browser, site):
         assert not page.locator(hidden).first.is_visible(), hidden
     assert page.locator(".story-body").is_visible()
     assert page.locator("h1").evaluate("el => getComputedStyle(el).color") == "rgb(0, 0, 0)"
+
+
+# The publication's identity from the site settings ------------------------------------
+
+
+@pytest.mark.django_db
+def test_masthead_shows_the_logo_in_place_of_the_name_in_type(client):
+    site_settings = SiteSettings.objects.create(site_name="The Harbour Times")
+    site_settings.logo.save("logo.png", ContentFile(image_bytes(width=600, height=120)))
+
+    html = client.get("/").content.decode()
+
+    masthead = html.split('<p class="site-name">', 1)[1].split("</p>", 1)[0]
+    assert f'src="{site_settings.logo.url}" width="600" height="120"' in masthead
+    assert 'alt="The Harbour Times"' in masthead
 
 
 # The accent colour editors choose -----------------------------------------------------
