@@ -83,6 +83,7 @@ def main():
     django.setup()
     pages = fill_database(options.stories)
     results = {}
+    load_before = os.getloadavg()[0]
     with server:
         for name, path in pages.items():
             # As a reader meets a busy site: the server's caches and code already warm.
@@ -99,6 +100,7 @@ def main():
                     for run in range(1, options.runs + 1)
                 ]
                 results[name, form_factor] = median_report(reports)
+    load = (load_before, os.getloadavg()[0])
     errors = server.error_lines()
     if errors:
         raise SystemExit("The server logged errors:\n" + "\n".join(errors[:20]))
@@ -107,7 +109,7 @@ def main():
     print("\n".join(table))
     failing = failing_audits(results)
     print("\n".join(failing) or "Every audit passed.")
-    write_section(options.output, pages, table, failing, results, runs=options.runs)
+    write_section(options.output, pages, table, failing, results, runs=options.runs, load=load)
 
 
 def install_lighthouse():
@@ -227,7 +229,7 @@ def failing_audits(results):
     return lines
 
 
-def write_section(path, pages, table, failing, results, *, runs):
+def write_section(path, pages, table, failing, results, *, runs, load):
     """Replace the Lighthouse section of the benchmarks page with this run's results."""
     report = next(iter(results.values()))
     chromium_version = program_version([CHROMIUM, "--version"], r"Chromium ([\d.]+)")
@@ -243,7 +245,9 @@ def write_section(path, pages, table, failing, results, *, runs):
         f" times before it is measured, and measured {runs} times; the run with the median"
         " performance score is shown. Pages: "
         + ", ".join(f"{name} `{path}`" for name, path in pages.items())
-        + ". Performance depends on the machine; the other three categories do not.\n\n"
+        + f". Performance depends on the machine and on what else it runs (load average"
+        f" {load[0]:.1f} at the start, {load[1]:.1f} at the end, on {os.cpu_count()} cores);"
+        " the other three categories do not.\n\n"
         + "\n".join(table)
         + "\n\nAudits that did not pass:\n\n"
         + ("\n".join(failing) or "None: every audit passed on every page."),
