@@ -138,14 +138,14 @@ def story_card(
     labels = []
     section_name = article.section.name if article.section else ""
     if show_section and section_name:
-        labels.append(format_html('<span class="section-label">{}</span>', section_name))
+        labels.append(
+            format_html('<span class="section-label"{}>{}</span>', site_words, section_name)
+        )
     # "Opinion" once, not twice, for an opinion piece in a section called Opinion.
     if (label := article.story_label) and label.casefold() != section_name.casefold():
-        labels.append(format_html('<span class="story-type-label">{}</span>', label))
+        labels.append(format_html('<span class="story-type-label"{}>{}</span>', site_words, label))
     if labels:
-        parts.append(
-            format_html('<p class="card-labels"{}>{}</p>', site_words, mark_safe(" ".join(labels)))
-        )
+        parts.append(format_html('<p class="card-labels">{}</p>', mark_safe(" ".join(labels))))
     parts.append(
         format_html(
             '<h{level} class="card-headline"><a href="{}">{}</a></h{level}>',
