@@ -29,8 +29,8 @@ def absolute_url(url, site_url):
 
 @register.simple_tag
 def shared_image(photo):
-    """Return the file of ``photo`` that search engines and social networks should fetch."""
-    return structured_data.image_file(photo) if photo and photo.image else None
+    """Return the file search engines and social networks fetch: the photo's, else the default."""
+    return structured_data.shared_image(photo)
 
 
 def json_ld_script(data):
