@@ -163,7 +163,8 @@ class Author(models.Model):
 # label, date and address, free-text byline, section and photo. Not the body, which is
 # most of a story's row.
 CARD_FIELDS = (
-    "headline", "slug", "dek", "byline", "story_type", "published_at", "section", "lead_photo",
+    "headline", "slug", "dek", "byline", "story_type", "language", "published_at", "section",
+    "lead_photo",
 )  # fmt: skip
 # What a feed item carries besides: the whole story, its summary and its last update.
 FEED_FIELDS = (*CARD_FIELDS, "body", "seo_description", "lead_photo_caption", "updated_at")

@@ -97,9 +97,11 @@ def test_readers_see_no_photo_until_its_file_arrives(client, awaiting):
     author_page = client.get(author.get_absolute_url()).content.decode()
 
     assert 'class="lead-photo"' not in article_page
-    assert "og:image" not in article_page
+    # Shared with the site's default image until the photo's file arrives, never a broken one.
+    og_images = re.findall(r'<meta property="og:image" content="([^"]+)"', article_page)
+    assert og_images and all(url.endswith("/brand/share.png") for url in og_images)
     (json_ld,) = JSON_LD.findall(article_page)
-    assert "image" not in json.loads(json_ld)
+    assert json.loads(json_ld)["image"]["url"].endswith("/brand/share.png")
     assert 'class="card-photo"' not in home
     assert "author-photo" not in author_page
     for page in (article_page, home, author_page):
