@@ -205,7 +205,7 @@ def test_breaking_news_strip_tops_the_home_page_in_the_accent_colour(live_server
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_arabic_story_reads_right_to_left_inside_the_sites_own_direction(
+def test_arabic_story_and_its_cards_read_right_to_left_inside_the_sites_own_direction(
     live_server, browser, site
 ):
     page = open_page(browser, live_server.url + site["article-arabic"], width=375)
@@ -222,6 +222,11 @@ def test_arabic_story_reads_right_to_left_inside_the_sites_own_direction(
     assert page.locator(".sections a").first.bounding_box()["x"] < 40
     # The dateline is the site's words: in its language, isolated in the story's direction.
     assert page.locator(".byline-block time").get_attribute("lang") == "en-gb"
+
+    for listing in ("home", "section", "author"):
+        page.goto(live_server.url + site[listing])
+        card = page.locator("article.story-card", has_text=ARABIC_HEADLINE)
+        assert (card.get_attribute("lang"), card.get_attribute("dir")) == ("ar", "rtl"), listing
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
