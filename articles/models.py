@@ -256,7 +256,7 @@ class ArticleQuerySet(models.QuerySet):
 
 def bylines_in_order():
     """Return bylines with their authors in the order the story shows them."""
-    return ArticleAuthor.objects.select_related("author").order_by("position")
+    return ArticleAuthor.objects.select_related("author", "author__photo").order_by("position")
 
 
 @reversion.register(follow=["bylines"], exclude=["search_vector"])
