@@ -367,6 +367,8 @@ def search_view(request):
             more_results=full_text_search_available() and page.paginator.count >= SEARCH_CANDIDATES,
         )
     response = render(request, "articles/search.html", context)
-    # Result pages are endless and thin; search engines should index the stories instead.
-    response["X-Robots-Tag"] = "noindex"
+    if query:
+        # Result pages are endless and thin; search engines should index the stories instead.
+        # The empty search page is one ordinary page and stays indexable.
+        response["X-Robots-Tag"] = "noindex"
     return response

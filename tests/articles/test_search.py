@@ -311,7 +311,7 @@ def test_snippet_shows_the_part_of_a_long_story_that_matches(client):
 # The page ------------------------------------------------------------------------------
 
 
-def test_search_page_is_noindex_with_a_labelled_form_and_one_heading(client):
+def test_search_results_are_noindex_with_a_labelled_form_and_one_heading(client):
     story("Harbour reopens")
 
     response = client.get("/search/", {"q": "harbour"})
@@ -319,10 +319,21 @@ def test_search_page_is_noindex_with_a_labelled_form_and_one_heading(client):
 
     assert response.status_code == 200
     assert response["X-Robots-Tag"] == "noindex"
+    assert '<meta name="robots" content="noindex">' in html
     assert html.count("<h1") == 1
     assert '<label for="search-page-q">Search stories</label>' in html
     assert re.search(r'<form class="search-form" role="search"', html)
     assert "1 story found" in html
+
+
+def test_the_empty_search_page_may_be_indexed(client):
+    response = client.get("/search/")
+    html = response.content.decode()
+
+    assert response.status_code == 200
+    assert "X-Robots-Tag" not in response
+    assert 'name="robots"' not in html
+    assert '<meta name="description" content="Search the stories of' in html
 
 
 def test_empty_search_shows_a_form_without_running_a_search(client, django_assert_num_queries):
