@@ -50,6 +50,22 @@ class Newsletter(models.Model):
         return self.name
 
 
+class SuppressionReason(models.TextChoices):
+    HARD_BOUNCE = "hard_bounce", "Hard bounce (the address does not exist)"
+    COMPLAINT = "complaint", "Spam complaint"
+    SOFT_BOUNCES = "soft_bounces", "Repeated soft bounces"
+    REJECTED = "rejected", "Refused by the email provider"
+
+
+class SubscriberQuerySet(models.QuerySet):
+    def mailable(self):
+        """Return the subscribers nothing stops us mailing: not suppressed."""
+        return self.filter(suppressed_at=None)
+
+    def suppressed(self):
+        return self.exclude(suppressed_at=None)
+
+
 class Subscriber(models.Model):
     """One email address, whatever it subscribes to; erasing it erases the person."""
 
@@ -76,6 +92,29 @@ class Subscriber(models.Model):
     confirmed_at = models.DateTimeField(
         "address confirmed", null=True, blank=True, help_text="When the address was first proved."
     )
+    suppressed_at = models.DateTimeField(
+        "suppressed",
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Set when the address bounced or complained; nothing is sent to it again.",
+    )
+    suppression_reason = models.CharField(
+        "suppressed because", max_length=20, choices=SuppressionReason.choices, blank=True
+    )
+    suppression_detail = models.TextField(
+        "suppression detail",
+        blank=True,
+        help_text="What the mail server or provider said, and where it came from.",
+    )
+    soft_bounces = models.PositiveSmallIntegerField(
+        "soft bounces",
+        default=0,
+        help_text="Temporary delivery failures counted since soft_bounce_since.",
+    )
+    soft_bounce_since = models.DateTimeField(null=True, blank=True)
+
+    objects = SubscriberQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -107,6 +146,10 @@ class Subscriber(models.Model):
             self.email = normalize_email(self.email)
         except ValueError as error:
             raise ValidationError({"email": "Enter a valid email address."}) from error
+
+    @property
+    def is_suppressed(self) -> bool:
+        return self.suppressed_at is not None
 
     def status_from_subscriptions(self, statuses) -> str:
         """Return the subscriber's status given the statuses of all its subscriptions."""
@@ -290,19 +333,57 @@ class IssueStory(models.Model):
         return str(self.article)
 
 
+class SendBatch(models.Model):
+    """A run of one issue's deliveries claimed by one worker, sent in id order.
+
+    Before handing each message to the mail server the worker stores its delivery's id
+    in ``in_flight`` and refreshes ``heartbeat_at``, so that after a crash (no heartbeat
+    for ``NEWSLETTER_CLAIM_TIMEOUT`` seconds) another worker knows exactly what happened:
+    deliveries before ``in_flight`` were accepted, the one in flight has an unknown
+    outcome, and the rest were never attempted and go back to the queue.
+    """
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="batches")
+    worker = models.CharField(max_length=200, help_text="host:pid of the worker that claimed it.")
+    claimed_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField(db_index=True)
+    in_flight = models.PositiveBigIntegerField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    recovered_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when another worker took it over after a crash."
+    )
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "send batches"
+        indexes = [
+            models.Index(
+                fields=["issue", "heartbeat_at"],
+                name="sendbatch_open",
+                condition=Q(finished_at=None, recovered_at=None),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.issue}: batch {self.pk} ({self.worker})"
+
+
 class Delivery(models.Model):
     """One issue to one subscriber: the record that stops it ever being sent twice.
 
-    A delivery goes pending → sending (claimed, committed before any SMTP command) →
-    sent, failed or skipped. One left "sending" after a crash may or may not have reached
-    the subscriber, and is never retried automatically (at most once).
+    A delivery goes pending → claimed (in a worker's batch) → sent, failed, or unknown
+    (the connection dropped while the message was being handed over: it may be in the
+    inbox, so only a person decides to send it again). Deliveries to addresses that
+    bounced or complained are suppressed; those whose subscriber left are skipped.
     """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"
-        SENDING = "sending", "Sending (outcome unknown if it stays)"
+        CLAIMED = "claimed", "Being sent"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        UNKNOWN = "unknown", "Outcome unknown"
+        SUPPRESSED = "suppressed", "Suppressed (bounced or complained)"
         SKIPPED = "skipped", "Skipped (unsubscribed before sending)"
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="deliveries")
@@ -315,7 +396,15 @@ class Delivery(models.Model):
         help_text="Empty once the subscriber's data was erased; the count is kept.",
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    batch = models.ForeignKey(
+        SendBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
+    temporary = models.BooleanField(
+        "temporary failure",
+        default=False,
+        help_text="The last failure was temporary (the server said try later): a retry may work.",
+    )
     error = models.TextField(blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

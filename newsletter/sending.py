@@ -164,14 +164,14 @@ def delivery_claim_next(issue: Issue) -> Delivery | None:
             claimed = Delivery.objects.filter(
                 pk=delivery.pk, status=Delivery.Status.PENDING
             ).update(
-                status=Delivery.Status.SENDING,
+                status=Delivery.Status.CLAIMED,
                 claimed_at=timezone.now(),
                 attempts=delivery.attempts + 1,
                 updated_at=timezone.now(),
             )
         if claimed:
             delivery.attempts += 1
-            delivery.status = Delivery.Status.SENDING
+            delivery.status = Delivery.Status.CLAIMED
             return delivery
 
 
@@ -184,7 +184,7 @@ def delivery_record(delivery: Delivery, result: Result) -> None:
     elif result.outcome is Outcome.RETRY and delivery.attempts < MAX_ATTEMPTS:
         changes.update(status=Delivery.Status.PENDING)
     elif result.outcome is Outcome.UNKNOWN:
-        changes.update(status=Delivery.Status.SENDING)
+        changes.update(status=Delivery.Status.UNKNOWN)
     else:
         changes.update(status=Delivery.Status.FAILED)
     Delivery.objects.filter(pk=delivery.pk).update(**changes)

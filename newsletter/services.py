@@ -446,7 +446,7 @@ def delivery_retry(*, deliveries, user) -> int:
     """
     require_permission(user, "newsletter.send_issue", "send issues")
     retried = deliveries.filter(
-        status__in=[Delivery.Status.FAILED, Delivery.Status.SENDING]
+        status__in=[Delivery.Status.FAILED, Delivery.Status.UNKNOWN]
     ).exclude(subscriber=None)
     issue_ids = set(retried.values_list("issue_id", flat=True))
     count = retried.update(status=Delivery.Status.PENDING, error="", claimed_at=None)

@@ -212,7 +212,7 @@ def test_a_message_lost_mid_handover_is_never_resent_automatically(
     with django_capture_on_commit_callbacks(execute=True):
         issue_send_deliveries.enqueue(issue.pk)
 
-    unknown = Delivery.objects.get(status=Delivery.Status.SENDING)
+    unknown = Delivery.objects.get(status=Delivery.Status.UNKNOWN)
     assert unknown.error == UNKNOWN_OUTCOME
     assert unknown.subscriber.email not in smtp_server.recipients()
     assert len(smtp_server.messages) == 4
