@@ -14,16 +14,17 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django_ckeditor_5.widgets import CKEditor5Widget
 
 from articles.html import body_for_editor
 from articles.models import Article
-from newsletter import services
-from newsletter.emails import issue_message
+from newsletter import services, suppression
+from newsletter.emails import GMAIL_CLIP_BYTES, IssueEmail
 from newsletter.forms import ImportForm, IssueAdminForm
 from newsletter.models import (
     ConsentRecord,
@@ -33,6 +34,7 @@ from newsletter.models import (
     Newsletter,
     Subscriber,
     Subscription,
+    SuppressionReason,
 )
 
 EXPORT_CHUNK_SIZE = 2000
@@ -132,17 +134,74 @@ class Echo:
         return value
 
 
+class SuppressedFilter(admin.SimpleListFilter):
+    title = "suppression"
+    parameter_name = "suppressed"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("any", "Suppressed (any reason)"),
+            *SuppressionReason.choices,
+            ("no", "Not suppressed"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "any":
+            return queryset.suppressed()
+        if self.value() == "no":
+            return queryset.mailable()
+        if self.value() in SuppressionReason.values:
+            return queryset.filter(suppression_reason=self.value())
+        return queryset
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
-    list_display = ["email", "status", "newsletter_list", "created_at", "confirmed_at"]
-    list_filter = ["status", NewsletterFilter, "created_at"]
+    list_display = ["email", "status", "suppression", "newsletter_list", "created_at",
+                    "confirmed_at"]  # fmt: skip
+    list_filter = ["status", SuppressedFilter, NewsletterFilter, "created_at"]
     search_fields = ["email"]
     date_hierarchy = "created_at"
     list_per_page = 100
-    fields = ["email", "status", "created_at", "confirmed_at"]
-    readonly_fields = ["status", "created_at", "confirmed_at"]
+    fieldsets = [
+        (None, {"fields": ["email", "status", "created_at", "confirmed_at"]}),
+        (
+            "Deliverability",
+            {
+                "fields": [
+                    "suppressed_at", "suppression_reason", "suppression_detail", "soft_bounces",
+                ]  # fmt: skip
+            },
+        ),
+    ]
+    readonly_fields = ["status", "created_at", "confirmed_at", "suppressed_at",
+                       "suppression_reason", "suppression_detail", "soft_bounces"]  # fmt: skip
     inlines = [SubscriptionInline, ConsentRecordInline]
-    actions = ["erase_selected"]
+    actions = ["erase_selected", "lift_suppression"]
+
+    @admin.display(description="suppressed", ordering="suppressed_at")
+    def suppression(self, subscriber):
+        if not subscriber.is_suppressed:
+            return "—"
+        return format_html(
+            '<span title="{}">{}</span>',
+            subscriber.suppression_detail,
+            subscriber.get_suppression_reason_display(),
+        )
+
+    @admin.action(
+        description="Lift the suppression of selected subscribers", permissions=["change"]
+    )
+    def lift_suppression(self, request, queryset):
+        lifted = 0
+        for subscriber in queryset.suppressed():
+            suppression.subscriber_lift_suppression(subscriber=subscriber, user=request.user)
+            lifted += 1
+        self.message_user(
+            request,
+            f"{lifted} subscriber{'s' if lifted != 1 else ''} will be mailed again.",
+            messages.SUCCESS,
+        )
 
     def get_queryset(self, request):
         return (
@@ -312,6 +371,50 @@ class SubscriberAdmin(admin.ModelAdmin):
         )
 
 
+def size_context(issue, user) -> dict:
+    """Return the size of the issue's HTML and whether Gmail would clip it."""
+    html_bytes = IssueEmail(issue).html_bytes(Subscriber(email=user.email or "you@example.org"))
+    return {
+        "html_kb": round(html_bytes / 1024),
+        "clip_kb": GMAIL_CLIP_BYTES // 1024,
+        "clipped": html_bytes > GMAIL_CLIP_BYTES,
+    }
+
+
+def progress_context(issue, counts) -> dict:
+    """Return the figures the issue page shows while and after it is sent."""
+    changelist = reverse("admin:newsletter_delivery_changelist")
+
+    def link(status):
+        return f"{changelist}?issue__id__exact={issue.pk}&status__exact={status}"
+
+    Status = Delivery.Status
+    failures = (
+        issue.deliveries.filter(status=Status.FAILED)
+        .order_by()
+        .values("error", "temporary")
+        .annotate(number=Count("id"))
+        .order_by("-number")[:5]
+    )
+    return {
+        "rows": [
+            ("Sent", counts[Status.SENT], link(Status.SENT)),
+            ("Failed", counts[Status.FAILED], link(Status.FAILED)),
+            ("Suppressed (bounced or complained)", counts[Status.SUPPRESSED],
+             link(Status.SUPPRESSED)),
+            ("Skipped (unsubscribed before their turn)", counts[Status.SKIPPED],
+             link(Status.SKIPPED)),
+            ("Outcome unknown", counts[Status.UNKNOWN], link(Status.UNKNOWN)),
+            ("Remaining", counts[Status.PENDING] + counts[Status.CLAIMED], link(Status.PENDING)),
+        ],  # fmt: skip
+        "total": sum(counts.values()),
+        "failures": list(failures),
+        "retryable": issue.deliveries.filter(status=Status.FAILED, temporary=True).count(),
+        "unknown": counts[Status.UNKNOWN],
+        "unknown_link": link(Status.UNKNOWN),
+    }
+
+
 class IssueStoryInline(admin.TabularInline):
     model = IssueStory
     extra = 3
@@ -374,30 +477,12 @@ class IssueAdmin(admin.ModelAdmin):
     def progress(self, issue):
         if issue.pk is None:
             return "Not sent yet."
-        counts = dict.fromkeys(Delivery.Status.values, 0)
-        counts.update(
-            issue.deliveries.order_by()
-            .values_list("status")
-            .annotate(number=Count("id"))
-            .values_list("status", "number")
-        )
+        counts = issue.delivery_counts()
         if not any(counts.values()):
             return "Not sent yet."
-        changelist = reverse("admin:newsletter_delivery_changelist")
-        return format_html(
-            "<ul>{}</ul>",
-            format_html_join(
-                "",
-                '<li><a href="{}">{}</a>: {}</li>',
-                [
-                    (
-                        f"{changelist}?issue__id__exact={issue.pk}&status__exact={status}",
-                        label,
-                        counts[status],
-                    )
-                    for status, label in Delivery.Status.choices
-                ],
-            ),
+        return render_to_string(
+            "admin/newsletter/issue/progress.html",
+            {"issue": issue, **progress_context(issue, counts)},
         )
 
     def get_urls(self):
@@ -417,6 +502,11 @@ class IssueAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.send_view),
                 name="newsletter_issue_send",
             ),
+            path(
+                "<path:object_id>/retry-failed/",
+                self.admin_site.admin_view(self.retry_failed_view),
+                name="newsletter_issue_retry_failed",
+            ),
             *super().get_urls(),
         ]
 
@@ -429,7 +519,8 @@ class IssueAdmin(admin.ModelAdmin):
     def preview_view(self, request, object_id):
         """Show the HTML email exactly as a subscriber would get it."""
         issue = self.issue_or_404(request, object_id)
-        message = issue_message(issue, Subscriber(email=request.user.email or "you@example.org"))
+        email = IssueEmail(issue)
+        message = email.message_for(Subscriber(email=request.user.email or "you@example.org"))
         html, _ = message.alternatives[0]
         response = HttpResponse(html)
         response["Cache-Control"] = "no-store"
@@ -458,6 +549,26 @@ class IssueAdmin(admin.ModelAdmin):
             self.message_user(request, f"Test sent to {request.user.email}.", messages.SUCCESS)
         return HttpResponseRedirect(self.change_url(issue))
 
+    def retry_failed_view(self, request, object_id):
+        """Queue again the deliveries that failed with a temporary error (POST only)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        issue = self.issue_or_404(request, object_id)
+        if not request.user.has_perm("newsletter.send_issue"):
+            raise PermissionDenied
+        count = services.issue_retry_failed(issue=issue, user=request.user)
+        if count:
+            self.message_user(
+                request,
+                f"Sending {count} deliver{'ies' if count != 1 else 'y'} again in the background.",
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(
+                request, "No delivery failed with a temporary error.", messages.WARNING
+            )
+        return HttpResponseRedirect(self.change_url(issue))
+
     def send_view(self, request, object_id):
         """Ask, then queue the issue for every confirmed subscriber (or resume sending it)."""
         issue = self.issue_or_404(request, object_id)
@@ -481,13 +592,17 @@ class IssueAdmin(admin.ModelAdmin):
             "title": "Send this issue?",
             "issue": issue,
             "original": issue,
-            "recipients": services.issue_recipients(issue).count(),
+            "recipients": issue.recipients().count(),
+            "suppressed": issue.confirmed_subscribers().suppressed().count(),
             "story_count": len(issue.ordered_stories()),
+            **size_context(issue, request.user),
         }
         return TemplateResponse(request, "admin/newsletter/issue/send_confirmation.html", context)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["can_send"] = request.user.has_perm("newsletter.send_issue")
+        if obj is not None and obj.pk is not None:
+            context.update(size_context(obj, request.user))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 
@@ -499,8 +614,9 @@ class DeliveryAdmin(admin.ModelAdmin):
     search_fields = ["subscriber__email"]
     list_per_page = 200
     show_full_result_count = False
-    actions = ["retry_selected"]
-    fields = ["issue", "subscriber", "status", "attempts", "claimed_at", "sent_at", "error"]
+    actions = ["resend_unknown"]
+    fields = ["issue", "subscriber", "status", "attempts", "temporary", "claimed_at", "sent_at",
+              "error"]  # fmt: skip
     readonly_fields = fields
 
     def has_add_permission(self, request):
@@ -524,10 +640,12 @@ class DeliveryAdmin(admin.ModelAdmin):
         return delivery.error[:120]
 
     @admin.action(
-        description="Send selected failed or unknown deliveries again", permissions=["retry"]
+        description="Send selected deliveries with an unknown outcome again (check the mail "
+        "server's log first)",
+        permissions=["retry"],
     )
-    def retry_selected(self, request, queryset):
-        count = services.delivery_retry(deliveries=queryset, user=request.user)
+    def resend_unknown(self, request, queryset):
+        count = services.delivery_resend_unknown(deliveries=queryset, user=request.user)
         self.message_user(
             request,
             f"{count} deliver{'ies' if count != 1 else 'y'} queued again.",

@@ -298,6 +298,25 @@ class Issue(models.Model):
     def get_absolute_url(self):
         return reverse("admin:newsletter_issue_preview", kwargs={"object_id": self.pk})
 
+    def confirmed_subscribers(self):
+        """Return the subscribers confirmed for this issue's newsletter, suppressed or not."""
+        return Subscriber.objects.filter(
+            subscriptions__newsletter_id=self.newsletter_id,
+            subscriptions__status=Subscription.Status.CONFIRMED,
+        )
+
+    def recipients(self):
+        """Return the subscribers this issue goes to: confirmed, and not suppressed."""
+        return self.confirmed_subscribers().mailable()
+
+    def delivery_counts(self) -> dict[str, int]:
+        """Return how many of the issue's deliveries are in each state, every state named."""
+        counts = dict.fromkeys(Delivery.Status.values, 0)
+        counts.update(
+            self.deliveries.order_by().values_list("status").annotate(number=models.Count("id"))
+        )
+        return counts
+
     def ordered_stories(self):
         """Return the issue's stories in order, with what the email shows, in one query."""
         from articles.models import Article

@@ -4,12 +4,13 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Count
 from django.utils import timezone
 
 from accounts.permissions import require_permission
@@ -370,12 +371,41 @@ def subscriber_import(
 # Issues ---------------------------------------------------------------------------
 
 
-def issue_recipients(issue: Issue):
-    """Return the subscribers ``issue`` goes to: confirmed for its newsletter."""
-    return Subscriber.objects.filter(
-        subscriptions__newsletter_id=issue.newsletter_id,
-        subscriptions__status=Subscription.Status.CONFIRMED,
-    )
+def parallel_sends() -> int:
+    """Return how many workers may send one issue at once (``NEWSLETTER_PARALLEL_SENDS``)."""
+    return max(1, int(settings.NEWSLETTER_PARALLEL_SENDS))
+
+
+def retry_delay() -> timedelta:
+    return timedelta(seconds=float(settings.NEWSLETTER_RETRY_DELAY))
+
+
+def issue_enqueue_sending(issue: Issue) -> None:
+    """Queue sending tasks for ``issue`` after commit: one per worker that can help, at most.
+
+    Each task claims batches until none are left, so with one worker the first task does
+    everything and the others find nothing to do; with several, they share the batches.
+    """
+    from newsletter.sending import batch_size
+    from newsletter.tasks import issue_send_deliveries
+
+    pending = issue.deliveries.filter(status=Delivery.Status.PENDING).count()
+    tasks = min(parallel_sends(), max(1, -(-pending // batch_size())))
+    for _ in range(tasks):
+        transaction.on_commit(partial(issue_send_deliveries.enqueue, issue.pk))
+
+
+def issue_send_later(issue: Issue) -> None:
+    """Queue one more sending task to run after ``NEWSLETTER_RETRY_DELAY`` seconds.
+
+    For a mail server that refused for now, and for batches other workers still hold:
+    if those workers stopped, their batches are taken over when it runs. Backends that
+    cannot defer (the immediate one of ``make run``) leave it to the next "Resume sending".
+    """
+    from newsletter.tasks import issue_send_deliveries
+
+    if issue_send_deliveries.get_backend().supports_defer:
+        issue_send_deliveries.using(run_after=timezone.now() + retry_delay()).enqueue(issue.pk)
 
 
 @transaction.atomic
@@ -383,16 +413,19 @@ def issue_send(*, issue: Issue, user) -> int:
     """Queue ``issue`` for every confirmed subscriber; return how many deliveries were added.
 
     Each subscriber gets one delivery row, whatever the number of clicks: the unique
-    constraint on (issue, subscriber) drops the repeats. The sending task is queued after
-    commit and only ever sends pending deliveries, so a second click resumes, never repeats.
+    constraint on (issue, subscriber) drops the repeats. Suppressed addresses get a row
+    too, already marked suppressed, so that the issue's counts add up to its newsletter's
+    confirmed subscribers. The sending tasks are queued after commit and only ever send
+    pending deliveries, so a second click resumes, never repeats.
     """
     require_permission(user, "newsletter.send_issue", "send issues")
     issue = Issue.objects.select_for_update().get(pk=issue.pk)
     before = issue.deliveries.count()
-    recipient_ids = issue_recipients(issue).values_list("pk", flat=True).order_by("pk")
+    recipients = issue.confirmed_subscribers().values_list("pk", "suppressed_at").order_by("pk")
     batch = []
-    for subscriber_id in recipient_ids.iterator(chunk_size=DELIVERY_INSERT_BATCH):
-        batch.append(Delivery(issue=issue, subscriber_id=subscriber_id))
+    for subscriber_id, suppressed_at in recipients.iterator(chunk_size=DELIVERY_INSERT_BATCH):
+        status = Delivery.Status.PENDING if suppressed_at is None else Delivery.Status.SUPPRESSED
+        batch.append(Delivery(issue=issue, subscriber_id=subscriber_id, status=status))
         if len(batch) == DELIVERY_INSERT_BATCH:
             Delivery.objects.bulk_create(batch, ignore_conflicts=True)
             batch = []
@@ -403,19 +436,13 @@ def issue_send(*, issue: Issue, user) -> int:
     issue.sent_at = None
     issue.save(update_fields=["status", "send_started_at", "sent_at"])
     issue_refresh_counts(issue=issue)
-    from newsletter.tasks import issue_send_deliveries
-
-    transaction.on_commit(partial(issue_send_deliveries.enqueue, issue.pk))
+    issue_enqueue_sending(issue)
     return added
 
 
 def issue_refresh_counts(*, issue: Issue) -> dict[str, int]:
     """Store on ``issue`` how many of its deliveries are in each state; return them all."""
-    counts = dict.fromkeys(Delivery.Status.values, 0)
-    for status, number in (
-        issue.deliveries.order_by().values_list("status").annotate(number=Count("id"))
-    ):
-        counts[status] = number
+    counts = issue.delivery_counts()
     issue.recipient_count = sum(counts.values())
     issue.sent_count = counts[Delivery.Status.SENT]
     issue.failed_count = counts[Delivery.Status.FAILED]
@@ -424,6 +451,16 @@ def issue_refresh_counts(*, issue: Issue) -> dict[str, int]:
         sent_count=issue.sent_count,
         failed_count=issue.failed_count,
     )
+    return counts
+
+
+def issue_finish_if_done(issue: Issue) -> dict[str, int]:
+    """Store ``issue``'s counts, and mark it sent once nothing is waiting or being sent."""
+    counts = issue_refresh_counts(issue=issue)
+    if not counts[Delivery.Status.PENDING] and not counts[Delivery.Status.CLAIMED]:
+        Issue.objects.filter(pk=issue.pk, status=Issue.Status.SENDING).exclude(
+            deliveries__status__in=[Delivery.Status.PENDING, Delivery.Status.CLAIMED]
+        ).update(status=Issue.Status.SENT, sent_at=timezone.now())
     return counts
 
 
@@ -438,22 +475,46 @@ def issue_send_test(*, issue: Issue, user) -> None:
 
 
 @transaction.atomic
-def delivery_retry(*, deliveries, user) -> int:
-    """Put failed or unknown-outcome ``deliveries`` back in the queue; return how many.
+def issue_retry_failed(*, issue: Issue, user) -> int:
+    """Send again the deliveries of ``issue`` that failed for now (4xx); return how many.
 
-    A delivery left "sending" may already be in the subscriber's inbox: staff retry it
-    only after checking the mail server's log.
+    Permanent refusals (no such address, refused as spam) are not retried: they would
+    fail again, and repeated attempts count against the sender's reputation.
     """
     require_permission(user, "newsletter.send_issue", "send issues")
-    retried = deliveries.filter(
-        status__in=[Delivery.Status.FAILED, Delivery.Status.UNKNOWN]
-    ).exclude(subscriber=None)
-    issue_ids = set(retried.values_list("issue_id", flat=True))
-    count = retried.update(status=Delivery.Status.PENDING, error="", claimed_at=None)
+    return deliveries_requeue(
+        issue.deliveries.filter(status=Delivery.Status.FAILED, temporary=True)
+    )
+
+
+@transaction.atomic
+def delivery_resend_unknown(*, deliveries, user) -> int:
+    """Queue again the ``deliveries`` whose outcome is unknown; return how many.
+
+    They may already be in the subscriber's inbox: staff resend them only after
+    checking the mail server's log.
+    """
+    require_permission(user, "newsletter.send_issue", "send issues")
+    return deliveries_requeue(deliveries.filter(status=Delivery.Status.UNKNOWN))
+
+
+def deliveries_requeue(deliveries) -> int:
+    """Put ``deliveries`` back in the queue of their issues and queue the sending tasks."""
+    deliveries = deliveries.exclude(subscriber=None).exclude(
+        subscriber__in=Subscriber.objects.suppressed()
+    )
+    issue_ids = set(deliveries.values_list("issue_id", flat=True))
+    count = deliveries.update(
+        status=Delivery.Status.PENDING,
+        error="",
+        temporary=False,
+        attempts=0,
+        batch=None,
+        claimed_at=None,
+        updated_at=timezone.now(),
+    )
     for issue in Issue.objects.filter(pk__in=issue_ids):
         Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.SENDING, sent_at=None)
         issue_refresh_counts(issue=issue)
-        from newsletter.tasks import issue_send_deliveries
-
-        transaction.on_commit(partial(issue_send_deliveries.enqueue, issue.pk))
+        issue_enqueue_sending(issue)
     return count

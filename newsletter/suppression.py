@@ -39,11 +39,11 @@ REASONS = {
 
 
 def soft_bounce_limit() -> int:
-    return int(getattr(settings, "NEWSLETTER_SOFT_BOUNCE_LIMIT", 3))
+    return int(settings.NEWSLETTER_SOFT_BOUNCE_LIMIT)
 
 
 def soft_bounce_window() -> timedelta:
-    return timedelta(days=int(getattr(settings, "NEWSLETTER_SOFT_BOUNCE_DAYS", 30)))
+    return timedelta(days=int(settings.NEWSLETTER_SOFT_BOUNCE_DAYS))
 
 
 def subscriber_for_address(email: str) -> Subscriber | None:
@@ -83,9 +83,7 @@ def address_bounced(email: str, kind: Bounce, *, detail: str = "", source: str =
         subscriber.save(update_fields=fields)
     else:
         suppress(subscriber, REASONS[kind], detail, now=now)
-        subscriber.save(
-            update_fields=["suppressed_at", "suppression_reason", "suppression_detail"]
-        )
+        subscriber.save(update_fields=["suppressed_at", "suppression_reason", "suppression_detail"])
     if subscriber.is_suppressed:
         Delivery.objects.filter(subscriber=subscriber, status=Delivery.Status.PENDING).update(
             status=Delivery.Status.SUPPRESSED, updated_at=now

@@ -3,14 +3,12 @@
 ``python manage.py db_worker --queue-name newsletter`` runs them in production.
 """
 
-from django.db.models import Q
-from django.utils import timezone
 from django_tasks import task
 
 from newsletter import sending
-from newsletter.emails import already_subscribed_message, confirmation_message, issue_context
+from newsletter.emails import IssueEmail, already_subscribed_message, confirmation_message
 from newsletter.models import Delivery, Issue, Subscriber, Subscription
-from newsletter.services import issue_refresh_counts
+from newsletter.services import issue_finish_if_done, issue_send_later
 
 
 @task(queue_name="newsletter")
@@ -23,6 +21,8 @@ def subscriber_send_signup_email(subscriber_id: int) -> str:
     subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
     if subscriber is None:
         return "none"
+    if subscriber.is_suppressed:
+        return "suppressed"  # it bounced or complained: nothing is sent to it again
     statuses = set(subscriber.subscriptions.values_list("status", flat=True))
     if Subscription.Status.PENDING in statuses:
         confirmation_message(subscriber).send()
@@ -35,25 +35,30 @@ def subscriber_send_signup_email(subscriber_id: int) -> str:
 
 @task(queue_name="newsletter")
 def issue_send_deliveries(issue_id: int) -> dict:
-    """Send issue ``issue_id``'s pending deliveries in batches; return the delivery counts.
+    """Send issue ``issue_id``'s pending deliveries, batch by batch; return the delivery counts.
 
-    Safe to run any number of times, in any number of workers at once: it only ever
-    sends deliveries it claimed from the pending ones. It stops early when the mail
-    server refuses or cannot be reached, leaving the rest pending for the next run.
+    Safe to run any number of times, in any number of workers at once: each run claims
+    batches of its own until none are left, first taking over the batches of workers
+    that stopped. It stops early when the mail server refuses or cannot be reached,
+    leaving the rest pending, and runs again after ``NEWSLETTER_RETRY_DELAY`` seconds
+    while batches of other workers are still open (in case they stopped too).
     """
     issue = Issue.objects.select_related("newsletter").filter(pk=issue_id).first()
     if issue is None or issue.status == Issue.Status.DRAFT:
         return {}
-    shared = issue_context(issue)
+    email = IssueEmail(issue)
+    stalled = False
     while True:
+        sending.batch_recover_stale(issue)
         sending.skip_lapsed(issue)
-        batch = sending.send_batch(issue, size=sending.batch_size(), shared=shared)
-        issue_refresh_counts(issue=issue)
-        if batch.claimed == 0 or (batch.trouble and batch.sent == 0):
+        batch = sending.batch_claim(issue, sending.batch_size())
+        if batch is None:
             break
-    counts = issue_refresh_counts(issue=issue)
-    if not counts[Delivery.Status.PENDING]:
-        Issue.objects.filter(pk=issue.pk, status=Issue.Status.SENDING).filter(
-            ~Q(deliveries__status=Delivery.Status.PENDING)
-        ).update(status=Issue.Status.SENT, sent_at=timezone.now())
+        result = sending.send_batch(batch, email)
+        if result.taken_over or (result.trouble and result.sent == 0):
+            stalled = True
+            break
+    counts = issue_finish_if_done(issue)
+    if stalled or counts[Delivery.Status.CLAIMED]:
+        issue_send_later(issue)
     return counts

@@ -355,6 +355,17 @@ TASKS = {
     }
 }
 
+# Newsletter sending (docs/newsletter.md): messages per batch and SMTP connection; how
+# many workers may share one issue; how long a batch may go without a heartbeat before
+# its worker counts as stopped and another takes it over; the wait before sending again
+# after the mail server refused for now; soft bounces that suppress an address.
+NEWSLETTER_BATCH_SIZE = int(os.environ.get("NEWSLETTER_BATCH_SIZE", "200"))
+NEWSLETTER_PARALLEL_SENDS = int(os.environ.get("NEWSLETTER_PARALLEL_SENDS", "4"))
+NEWSLETTER_CLAIM_TIMEOUT = float(os.environ.get("NEWSLETTER_CLAIM_TIMEOUT", "300"))
+NEWSLETTER_RETRY_DELAY = float(os.environ.get("NEWSLETTER_RETRY_DELAY", "60"))
+NEWSLETTER_SOFT_BOUNCE_LIMIT = int(os.environ.get("NEWSLETTER_SOFT_BOUNCE_LIMIT", "3"))
+NEWSLETTER_SOFT_BOUNCE_DAYS = int(os.environ.get("NEWSLETTER_SOFT_BOUNCE_DAYS", "30"))
+
 # The story editor. Every plugin of the bundle is loaded whatever the toolbar shows,
 # so story HTML is sanitised on the server (articles/html.py) regardless.
 CKEDITOR_5_CONFIGS = {

@@ -70,3 +70,16 @@ os.environ.setdefault("TEST_DATABASE_NAME", f"test_newsroom_{os.getpid()}")
 
 def pytest_report_header(config):
     return f"newsroom test database: {DATABASE_CHOICE}"
+
+
+def shared_database_url():
+    """Return DATABASE_URL pointing at this run's test database, for other processes.
+
+    Servers and workers a test starts see what the test committed (``transaction=True``).
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    from django.db import connection
+
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))

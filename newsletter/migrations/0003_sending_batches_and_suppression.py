@@ -17,72 +17,145 @@ def sending_again(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('newsletter', '0002_newsletters_and_audience_role'),
+        ("newsletter", "0002_newsletters_and_audience_role"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='delivery',
-            name='temporary',
-            field=models.BooleanField(default=False, help_text='The last failure was temporary (the server said try later): a retry may work.', verbose_name='temporary failure'),
+            model_name="delivery",
+            name="temporary",
+            field=models.BooleanField(
+                default=False,
+                help_text="The last failure was temporary (the server said try later): a retry may work.",
+                verbose_name="temporary failure",
+            ),
         ),
         migrations.AddField(
-            model_name='subscriber',
-            name='soft_bounce_since',
+            model_name="subscriber",
+            name="soft_bounce_since",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='subscriber',
-            name='soft_bounces',
-            field=models.PositiveSmallIntegerField(default=0, help_text='Temporary delivery failures counted since soft_bounce_since.', verbose_name='soft bounces'),
+            model_name="subscriber",
+            name="soft_bounces",
+            field=models.PositiveSmallIntegerField(
+                default=0,
+                help_text="Temporary delivery failures counted since soft_bounce_since.",
+                verbose_name="soft bounces",
+            ),
         ),
         migrations.AddField(
-            model_name='subscriber',
-            name='suppressed_at',
-            field=models.DateTimeField(blank=True, db_index=True, help_text='Set when the address bounced or complained; nothing is sent to it again.', null=True, verbose_name='suppressed'),
+            model_name="subscriber",
+            name="suppressed_at",
+            field=models.DateTimeField(
+                blank=True,
+                db_index=True,
+                help_text="Set when the address bounced or complained; nothing is sent to it again.",
+                null=True,
+                verbose_name="suppressed",
+            ),
         ),
         migrations.AddField(
-            model_name='subscriber',
-            name='suppression_detail',
-            field=models.TextField(blank=True, help_text='What the mail server or provider said, and where it came from.', verbose_name='suppression detail'),
+            model_name="subscriber",
+            name="suppression_detail",
+            field=models.TextField(
+                blank=True,
+                help_text="What the mail server or provider said, and where it came from.",
+                verbose_name="suppression detail",
+            ),
         ),
         migrations.AddField(
-            model_name='subscriber',
-            name='suppression_reason',
-            field=models.CharField(blank=True, choices=[('hard_bounce', 'Hard bounce (the address does not exist)'), ('complaint', 'Spam complaint'), ('soft_bounces', 'Repeated soft bounces'), ('rejected', 'Refused by the email provider')], max_length=20, verbose_name='suppressed because'),
+            model_name="subscriber",
+            name="suppression_reason",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("hard_bounce", "Hard bounce (the address does not exist)"),
+                    ("complaint", "Spam complaint"),
+                    ("soft_bounces", "Repeated soft bounces"),
+                    ("rejected", "Refused by the email provider"),
+                ],
+                max_length=20,
+                verbose_name="suppressed because",
+            ),
         ),
         migrations.AlterField(
-            model_name='delivery',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Waiting'), ('claimed', 'Being sent'), ('sent', 'Sent'), ('failed', 'Failed'), ('unknown', 'Outcome unknown'), ('suppressed', 'Suppressed (bounced or complained)'), ('skipped', 'Skipped (unsubscribed before sending)')], default='pending', max_length=20),
+            model_name="delivery",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Waiting"),
+                    ("claimed", "Being sent"),
+                    ("sent", "Sent"),
+                    ("failed", "Failed"),
+                    ("unknown", "Outcome unknown"),
+                    ("suppressed", "Suppressed (bounced or complained)"),
+                    ("skipped", "Skipped (unsubscribed before sending)"),
+                ],
+                default="pending",
+                max_length=20,
+            ),
         ),
         migrations.CreateModel(
-            name='SendBatch',
+            name="SendBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('worker', models.CharField(help_text='host:pid of the worker that claimed it.', max_length=200)),
-                ('claimed_at', models.DateTimeField(auto_now_add=True)),
-                ('heartbeat_at', models.DateTimeField(db_index=True)),
-                ('in_flight', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('recovered_at', models.DateTimeField(blank=True, help_text='Set when another worker took it over after a crash.', null=True)),
-                ('issue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='batches', to='newsletter.issue')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "worker",
+                    models.CharField(
+                        help_text="host:pid of the worker that claimed it.", max_length=200
+                    ),
+                ),
+                ("claimed_at", models.DateTimeField(auto_now_add=True)),
+                ("heartbeat_at", models.DateTimeField(db_index=True)),
+                ("in_flight", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "recovered_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Set when another worker took it over after a crash.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "issue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="batches",
+                        to="newsletter.issue",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'send batches',
-                'ordering': ['id'],
+                "verbose_name_plural": "send batches",
+                "ordering": ["id"],
             },
         ),
         migrations.AddField(
-            model_name='delivery',
-            name='batch',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='deliveries', to='newsletter.sendbatch'),
+            model_name="delivery",
+            name="batch",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="deliveries",
+                to="newsletter.sendbatch",
+            ),
         ),
         migrations.AddIndex(
-            model_name='sendbatch',
-            index=models.Index(condition=models.Q(('finished_at', None), ('recovered_at', None)), fields=['issue', 'heartbeat_at'], name='sendbatch_open'),
+            model_name="sendbatch",
+            index=models.Index(
+                condition=models.Q(("finished_at", None), ("recovered_at", None)),
+                fields=["issue", "heartbeat_at"],
+                name="sendbatch_open",
+            ),
         ),
         migrations.RunPython(unknown_outcomes, sending_again),
     ]

@@ -11,12 +11,12 @@ import os
 import signal
 import subprocess
 import sys
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
 
+from tests.database import shared_database_url
 from tests.frontcache.front_servers import (
     HOST,
     ROOT,
@@ -67,12 +67,6 @@ def vcl_problem(directory):
     if compiled.returncode == 0:
         return ""
     return "the shipped VCL does not compile: " + " ".join(compiled.stderr.split()[-40:])
-
-
-def shared_database_url():
-    """Return DATABASE_URL pointing at this run's test database, for other processes."""
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
 
 
 class Front:

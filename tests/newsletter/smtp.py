@@ -2,9 +2,11 @@
 
 It can also misbehave on purpose, as real mail servers do: refuse messages after a
 number of them (421), hang up once before the next message, drop the connection once
-while a message is being handed over, or refuse unknown recipients (550).
+while a message is being handed over, refuse unknown recipients (550) or full mailboxes
+(452), or take its time over each message.
 """
 
+import asyncio
 import email
 import socket
 import threading
@@ -29,6 +31,8 @@ class MailCollector:
         self.hang_up_after = None  # accept this many, then hang up once at the next MAIL FROM
         self.drop_during_data_after = None  # accept this many, then drop the next one mid-DATA
         self.unknown_recipients = set()  # answered "550 no such user"
+        self.busy_recipients = set()  # answered "452 mailbox full", a temporary refusal
+        self.delay = 0.0  # seconds each message takes to accept, like a busy server
         self.connections = 0
 
     @property
@@ -66,11 +70,15 @@ class MailCollector:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.unknown_recipients:
             return "550 5.1.1 No such user here"
+        if address in self.busy_recipients:
+            return "452 4.2.2 Mailbox full, try again later"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             count = len(self.envelopes)
             if self.drop_during_data_after is not None and count >= self.drop_during_data_after:

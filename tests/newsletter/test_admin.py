@@ -353,7 +353,7 @@ def test_send_to_all_asks_then_sends_and_shows_progress(
     assert sent.status_code == 200
     assert smtp_server.recipients() == ["confirmed@example.com"]
     change = client.get(f"/admin/newsletter/issue/{issue.pk}/change/").content.decode()
-    assert "Sent</a>: 1" in change
+    assert ">Sent</a></th><td>1</td>" in change
     deliveries = client.get("/admin/newsletter/delivery/", {"status__exact": "sent"})
     assert deliveries.status_code == 200
     assert [str(delivery.subscriber) for delivery in deliveries.context["cl"].result_list] == [

@@ -221,7 +221,9 @@ def test_a_message_lost_mid_handover_is_never_resent_automatically(
     assert issue.status == Issue.Status.SENT  # nothing left to send automatically
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.delivery_retry(deliveries=Delivery.objects.filter(pk=unknown.pk), user=staff)
+        services.delivery_resend_unknown(
+            deliveries=Delivery.objects.filter(pk=unknown.pk), user=staff
+        )
 
     assert received_per_address(smtp_server)[unknown.subscriber.email] == 1
     assert set(received_per_address(smtp_server).values()) == {1}
@@ -323,3 +325,34 @@ def test_two_workers_never_send_the_same_delivery(newsletters, smtp_server, sett
 
     assert received_per_address(smtp_server) == Counter(reader.email for reader in readers)
     assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 30
+
+
+def test_each_copy_sent_is_the_email_the_preview_builds_with_non_ascii_text(
+    newsletters, staff, smtp_server, django_capture_on_commit_callbacks
+):
+    """Copies are assembled from parts encoded once per issue; they must read the same."""
+    from email import message_from_bytes, policy
+
+    from newsletter.emails import IssueEmail
+
+    [reader] = confirmed_readers(newsletters["daily"], 1)
+    issue = IssueFactory(
+        newsletter=newsletters["daily"],
+        subject="Ünïcode: Zürich & Köln – “quoted” " + "long subject words " * 6,
+        intro="<p>" + "Ça va très bien, merci. = signs =3D and dots\n.\n " * 40 + "</p>",
+    )
+
+    send(issue, staff, django_capture_on_commit_callbacks)
+
+    [received] = smtp_server.messages
+    built = message_from_bytes(
+        IssueEmail(issue).message_for(reader).message().as_bytes(), policy=policy.default
+    )
+    for header in ("From", "To", "Subject", "List-Id", "List-Unsubscribe",
+                   "List-Unsubscribe-Post"):  # fmt: skip
+        # Folding may move the whitespace at either end; the words must be the same.
+        assert str(received[header]).split() == str(built[header]).split(), header
+    # MIME text has CRLF line ends on the wire; mail apps read either the same.
+    assert [part.replace("\r\n", "\n") for part in parts(received)] == list(parts(built))
+    assert received["Message-ID"] and received["Date"]
+    assert "Zürich & Köln" in received["Subject"]
