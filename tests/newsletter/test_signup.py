@@ -75,16 +75,65 @@ def test_signup_emails_a_confirmation_link_through_smtp(
     assert subscription.newsletter == newsletters["breaking"]
 
 
-def test_confirmation_link_from_the_email_confirms_the_subscription(
+def test_opening_the_confirmation_link_asks_and_changes_nothing(
+    client, newsletters, smtp_server, django_capture_on_commit_callbacks
+):
+    """Guards against mail scanners, which open every link, confirming for nobody."""
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_up(client, "reader@example.com", newsletters=[newsletters["breaking"]])
+    confirm = link_in(parts(smtp_server.messages[0])[0], "confirm")
+
+    scanned = [Client().head(confirm), Client().get(confirm)]
+    response = client.get(confirm)
+
+    assert [answer.status_code for answer in scanned] == [200, 200]
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.count("<h1") == 1
+    assert "<h1>Confirm your subscription</h1>" in page
+    assert "<li>Breaking News</li>" in page and "Daily Briefing" not in page
+    assert re.search(
+        r'<form method="post">\s*<p><button type="submit" class="button">'
+        r"Confirm my subscription</button>",
+        page,
+    )
+    assert "no-store" in response["Cache-Control"]
+    subscriber = Subscriber.objects.get()
+    assert subscriber.status == Subscriber.Status.PENDING
+    assert subscriber.confirmed_at is None
+    assert Subscription.objects.get().status == Subscription.Status.PENDING
+    assert not subscriber.consent_records.filter(kind=ConsentRecord.Kind.CONFIRMATION).exists()
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete", "options"])
+def test_the_confirmation_link_refuses_other_methods(
+    client, newsletters, smtp_server, django_capture_on_commit_callbacks, method
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_up(client, "reader@example.com")
+    confirm = link_in(parts(smtp_server.messages[0])[0], "confirm")
+
+    response = getattr(client, method)(confirm)
+
+    assert response.status_code == 405
+    assert set(response["Allow"].split(", ")) == {"GET", "HEAD", "POST"}
+    assert Subscription.objects.get().status == Subscription.Status.PENDING
+
+
+def test_the_confirm_button_confirms_the_subscription(
     client, newsletters, smtp_server, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         sign_up(client, "reader@example.com")
     text, _ = parts(smtp_server.messages[0])
+    # The signed link is the key: no CSRF cookie or token, as from a browser that
+    # blocks cookies, or another browser than the one that signed up.
+    browser = Client(enforce_csrf_checks=True)
 
-    response = client.get(link_in(text, "confirm"), REMOTE_ADDR="203.0.113.77")
+    response = browser.post(link_in(text, "confirm"), REMOTE_ADDR="203.0.113.77")
 
     assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
     assert "You are subscribed" in response.content.decode()
     subscriber = Subscriber.objects.get()
     assert subscriber.status == Subscriber.Status.CONFIRMED
@@ -104,12 +153,15 @@ def test_confirming_twice_changes_nothing(
     with django_capture_on_commit_callbacks(execute=True):
         sign_up(client, "reader@example.com")
     confirm = link_in(parts(smtp_server.messages[0])[0], "confirm")
-    client.get(confirm)
+    client.post(confirm)
     confirmed_at = Subscription.objects.get().confirmed_at
 
-    again = client.get(confirm)
+    again = client.post(confirm)
+    opened_again = client.get(confirm)
 
     assert again.status_code == 200
+    assert "You are subscribed" in again.content.decode()
+    assert "Nothing left to confirm" in opened_again.content.decode()
     assert Subscription.objects.get().confirmed_at == confirmed_at
     assert ConsentRecord.objects.filter(kind=ConsentRecord.Kind.CONFIRMATION).count() == 1
 
@@ -124,16 +176,18 @@ def test_confirmation_link_expires_after_seven_days_and_offers_a_new_email(
 
     with time_machine.travel("2025-03-07 23:00 +0000", tick=False):
         still_valid = client.get(confirm)
-    Subscription.objects.update(status=Subscription.Status.PENDING, confirmed_at=None)
     with time_machine.travel("2025-03-08 09:01 +0000", tick=False):
         expired = client.get(confirm)
+        expired_post = client.post(confirm)
 
     assert still_valid.status_code == 200
-    assert expired.status_code == 410
-    page = expired.content.decode()
-    assert "This confirmation link has expired" in page
-    assert 'action="/newsletter/"' in page
-    assert 'value="late.reader@example.com"' in page
+    assert "Confirm my subscription" in still_valid.content.decode()
+    assert expired.status_code == expired_post.status_code == 410
+    for answer in [expired, expired_post]:
+        page = answer.content.decode()
+        assert "This confirmation link has expired" in page
+        assert 'action="/newsletter/"' in page
+        assert 'value="late.reader@example.com"' in page
     assert Subscription.objects.get().status == Subscription.Status.PENDING
 
 
@@ -154,11 +208,12 @@ def test_tampered_confirmation_link_is_refused_with_a_form(
     confirm = link_in(parts(smtp_server.messages[0])[0], "confirm")
     token = confirm.rstrip("/").rsplit("/", 1)[1]
 
-    response = client.get(f"/newsletter/confirm/{mangle(token)}/")
+    for send in [client.get, client.post]:
+        response = send(f"/newsletter/confirm/{mangle(token)}/")
 
-    assert response.status_code == 400
-    assert "This confirmation link does not work" in response.content.decode()
-    assert 'name="email"' in response.content.decode()
+        assert response.status_code == 400
+        assert "This confirmation link does not work" in response.content.decode()
+        assert 'name="email"' in response.content.decode()
     assert Subscription.objects.get().status == Subscription.Status.PENDING
 
 
@@ -171,6 +226,7 @@ def test_a_confirmation_link_stops_working_once_the_address_is_erased(
     Subscriber.objects.all().delete()
 
     assert client.get(confirm).status_code == 400
+    assert client.post(confirm).status_code == 400
 
 
 def make_subscriber_in_state(state, email, newsletter):
@@ -234,7 +290,7 @@ def test_unsubscribed_reader_must_confirm_again(
     assert subscription.status == Subscription.Status.PENDING
     [message] = smtp_server.messages
     assert message["Subject"] == "Confirm your subscription to Newsroom"
-    client.get(link_in(parts(message)[0], "confirm"))
+    client.post(link_in(parts(message)[0], "confirm"))
     subscription.refresh_from_db()
     assert subscription.status == Subscription.Status.CONFIRMED
 
@@ -398,7 +454,7 @@ def test_the_rate_limit_window_ends(client, newsletters, settings):
 
 
 def test_a_post_without_csrf_token_subscribes_nobody_and_shows_the_full_form(newsletters):
-    """The footer box sits in cached pages without a token: it leads to the real form."""
+    """A POST that neither carries a token nor shows where it came from leads to the real form."""
     browser = Client(enforce_csrf_checks=True)
 
     response = browser.post(SIGNUP_URL, {"email": "footer@example.com", "page": "/"})
@@ -414,6 +470,181 @@ def test_a_post_without_csrf_token_subscribes_nobody_and_shows_the_full_form(new
     )
     assert confirmed.status_code == 303
     assert Subscriber.objects.get().email == "footer@example.com"
+
+
+# What browsers send with the sign-up box's POST; the test client's host is "testserver".
+SAME_ORIGIN = {"HTTP_SEC_FETCH_SITE": "same-origin", "HTTP_ORIGIN": "http://testserver"}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        SAME_ORIGIN,
+        {"HTTP_SEC_FETCH_SITE": "same-origin"},
+        # Browsers without Fetch Metadata (before 2023) still send Origin on a POST.
+        {"HTTP_ORIGIN": "http://testserver"},
+        {"HTTP_ORIGIN": "https://testserver", "secure": True},
+    ],
+    ids=["fetch metadata and origin", "fetch metadata", "origin", "origin over https"],
+)
+def test_the_box_on_a_cached_page_signs_up_on_the_first_click(
+    newsletters, mailoutbox, django_capture_on_commit_callbacks, headers
+):
+    """The story and footer boxes carry no token; their browser says they are ours."""
+    reader = Client(enforce_csrf_checks=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = reader.post(
+            SIGNUP_URL, {"email": "box@example.com", "page": "/2016/12/13/aleppo/"}, **headers
+        )
+
+    assert response.status_code == 303
+    assert response["Location"] == "/newsletter/thanks/"
+    subscriber = Subscriber.objects.get()
+    assert subscriber.email == "box@example.com"
+    assert subscriber.status == Subscriber.Status.PENDING
+    assert subscriber.consent_records.get().page_url == "/2016/12/13/aleppo/"
+    assert [message.to for message in mailoutbox] == [["box@example.com"]]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HTTP_SEC_FETCH_SITE": "cross-site", "HTTP_ORIGIN": "https://attacker.example"},
+        {"HTTP_SEC_FETCH_SITE": "same-site", "HTTP_ORIGIN": "http://blog.testserver"},
+        {"HTTP_SEC_FETCH_SITE": "none"},
+        # Fetch Metadata wins: a cross-site form cannot borrow our origin.
+        {"HTTP_SEC_FETCH_SITE": "cross-site", "HTTP_ORIGIN": "http://testserver"},
+        {"HTTP_ORIGIN": "https://attacker.example"},
+        {"HTTP_ORIGIN": "http://testserver.attacker.example"},
+        {"HTTP_ORIGIN": "null"},
+        {"HTTP_ORIGIN": ""},
+        {},
+        # Served over HTTPS, the page's origin is https://; http:// is another site.
+        {"HTTP_ORIGIN": "http://testserver", "secure": True},
+        # Everything behind a proxy that says HTTPS, but not from a page of ours.
+        {
+            "HTTP_ORIGIN": "https://attacker.example",
+            "HTTP_HOST": "testserver",
+            "HTTP_X_FORWARDED_PROTO": "https",
+        },
+    ],
+    ids=[
+        "cross-site",
+        "same-site subdomain",
+        "typed in",
+        "cross-site with our origin",
+        "other origin",
+        "lookalike origin",
+        "origin null",
+        "empty origin",
+        "no origin",
+        "http origin on https",
+        "other origin behind proxy",
+    ],
+)
+def test_a_post_from_elsewhere_without_a_token_changes_nothing(
+    newsletters, mailoutbox, django_capture_on_commit_callbacks, settings, headers
+):
+    """Guards against cross-site forgery: another site's form only reaches "Almost done"."""
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    browser = Client(enforce_csrf_checks=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = browser.post(SIGNUP_URL, {"email": "victim@example.com"}, **headers)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Almost done" in page
+    assert 'value="victim@example.com"' in page
+    assert 'name="csrfmiddlewaretoken"' in page
+    assert not Subscriber.objects.exists()
+    assert mailoutbox == []
+
+
+def test_behind_a_tls_proxy_the_origin_is_judged_on_https(
+    newsletters, settings, django_capture_on_commit_callbacks
+):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # The proxy passes the reader's Host on, and says the reader used HTTPS.
+    behind_proxy = {"HTTP_HOST": "testserver", "HTTP_X_FORWARDED_PROTO": "https"}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ours = Client(enforce_csrf_checks=True).post(
+            SIGNUP_URL,
+            {"email": "ours@example.com"},
+            HTTP_ORIGIN="https://testserver",
+            **behind_proxy,
+        )
+        plain = Client(enforce_csrf_checks=True).post(
+            SIGNUP_URL,
+            {"email": "plain@example.com"},
+            HTTP_ORIGIN="http://testserver",
+            **behind_proxy,
+        )
+
+    assert ours.status_code == 303
+    assert "Almost done" in plain.content.decode()
+    assert list(Subscriber.objects.values_list("email", flat=True)) == ["ours@example.com"]
+
+
+def test_an_origin_in_csrf_trusted_origins_counts_as_ours(newsletters, settings):
+    """A TLS terminator that hides https from Django is what CSRF_TRUSTED_ORIGINS is for."""
+    settings.CSRF_TRUSTED_ORIGINS = ["https://news.example.org", "https://*.example.net"]
+    browser = Client(enforce_csrf_checks=True)
+
+    answers = [
+        browser.post(SIGNUP_URL, {"email": f"{number}@example.com"}, HTTP_ORIGIN=origin)
+        for number, origin in enumerate(
+            ["https://news.example.org", "https://www.example.net", "https://example.org"]
+        )
+    ]
+
+    assert [answer.status_code for answer in answers] == [303, 303, 200]
+    assert sorted(Subscriber.objects.values_list("email", flat=True)) == [
+        "0@example.com",
+        "1@example.com",
+    ]
+
+
+def test_a_same_origin_post_still_meets_the_honeypot_and_the_rate_limit(
+    newsletters, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.NEWSLETTER_SIGNUP_LIMITS = {"ip": (2, 600), "email": (100, 3600)}
+    reader = Client(enforce_csrf_checks=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        bot = reader.post(
+            SIGNUP_URL,
+            {"email": "bot@example.com", "website": "http://spam.example"},
+            **SAME_ORIGIN,
+        )
+        answers = [
+            reader.post(SIGNUP_URL, {"email": f"reader{number}@example.com"}, **SAME_ORIGIN)
+            for number in range(2)
+        ]
+
+    assert bot.status_code == 303
+    assert [answer.status_code for answer in answers] == [303, 429]
+    assert list(Subscriber.objects.values_list("email", flat=True)) == ["reader0@example.com"]
+    assert [message.to for message in mailoutbox] == [["reader0@example.com"]]
+
+
+def test_a_same_origin_signup_answers_the_same_whatever_the_address_is(
+    newsletters, django_capture_on_commit_callbacks
+):
+    """Guards against account enumeration through the boxes on cached pages."""
+    answers = {}
+    for state in ["new", "pending", "confirmed", "unsubscribed"]:
+        email = f"{state}@example.com"
+        make_subscriber_in_state(state, email, newsletters["daily"])
+        with django_capture_on_commit_callbacks(execute=True):
+            response = Client(enforce_csrf_checks=True).post(
+                SIGNUP_URL, {"email": email}, **SAME_ORIGIN
+            )
+        answers[state] = (response.status_code, response["Location"], response.content)
+
+    assert answers["new"] == answers["pending"] == answers["confirmed"] == answers["unsubscribed"]
 
 
 def test_the_signup_partial_posts_to_the_signup_page(rf, newsletters):

@@ -37,7 +37,7 @@ def test_unsubscribe_link_in_the_email_asks_before_unsubscribing(
     with django_capture_on_commit_callbacks(execute=True):
         sign_up(client, "reader@example.com")
     message = smtp_server.messages[0]
-    client.get(link_in(parts(message)[0], "confirm"))
+    client.post(link_in(parts(message)[0], "confirm"))
     unsubscribe = link_in(parts(message)[1], "unsubscribe")
     assert f"<https://news.example.org{unsubscribe}>" == message["List-Unsubscribe"].strip()
 
@@ -54,6 +54,19 @@ def test_unsubscribe_link_in_the_email_asks_before_unsubscribing(
     assert "You are unsubscribed" in done.content.decode()
     assert Subscriber.objects.get().status == Subscriber.Status.UNSUBSCRIBED
     assert Subscription.objects.get().unsubscribed_at is not None
+
+
+def test_opening_the_unsubscribe_link_changes_nothing(reader):
+    """Guards against mail scanners, which open every link, unsubscribing readers."""
+    url = path_of(tokens.unsubscribe_url(reader))
+
+    answers = [Client().head(url), Client().get(url)]
+
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert "no-store" in answers[1]["Cache-Control"]
+    assert set(statuses(reader).values()) == {"confirmed"}
+    reader.refresh_from_db()
+    assert reader.status == Subscriber.Status.CONFIRMED
 
 
 def test_one_click_unsubscribe_works_without_a_csrf_token(reader, newsletters):
