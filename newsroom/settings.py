@@ -5,6 +5,7 @@ README's configuration table. Production hardening follows from ``DEBUG`` being 
 no secret key, no start.
 """
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "anymail",
     "newsroom",
     "frontcache",
     "accounts",
@@ -261,6 +263,40 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=EMAIL_PORT == 465)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Newsroom <newsroom@localhost>")
 SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+
+# An email service provider instead of SMTP, through django-anymail: choose it with
+# EMAIL_BACKEND=anymail.backends.<provider>.EmailBackend, and give its settings as
+# ANYMAIL_<SETTING> variables (ANYMAIL_MAILGUN_API_KEY, ANYMAIL_WEBHOOK_SECRET…): each
+# one becomes ANYMAIL["<SETTING>"]. Values are text, except `true`/`false`, numbers, and
+# JSON lists or objects ([…], {…}); credentials (…KEY, …SECRET, …TOKEN, …PASSWORD) stay
+# text unless written as a JSON list. The webhooks are at /newsletter/webhooks/.
+ANYMAIL_CREDENTIAL_ENDINGS = ("KEY", "SECRET", "TOKEN", "PASSWORD")
+
+
+def env_anymail_value(name, value):
+    """Return the ANYMAIL_``name`` variable's ``value`` as the type anymail expects."""
+    text = value.strip()
+    if text.startswith(("[", "{")):
+        try:
+            return json.loads(text)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"ANYMAIL_{name} is not valid JSON: {error}.") from None
+    if name.endswith(ANYMAIL_CREDENTIAL_ENDINGS):
+        return value
+    if text.lower() in {"true", "false"}:
+        return text.lower() == "true"
+    if text.isascii() and text.isdigit():
+        return int(text)
+    if text.isascii() and text.replace(".", "", 1).isdigit():
+        return float(text)
+    return value
+
+
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): env_anymail_value(name.removeprefix("ANYMAIL_"), value)
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_") and value.strip()
+}
 
 # The public address of the site, used in emails and feeds where no request is at hand.
 # Without SITE_URL, the address `make run` and `make serve` listen on (HOST and PORT).

@@ -28,6 +28,9 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("ckeditor5/", include("django_ckeditor_5.urls")),
     path("photos/", include("photos.urls")),
+    # The email providers' bounce and complaint webhooks (django-anymail), refused unless
+    # authenticated; under /newsletter/, which no cache keeps.
+    path("newsletter/webhooks/", include("newsletter.webhooks")),
     path("newsletter/", include("newsletter.urls")),
     path("", include("frontpage.urls")),
     path("", include("articles.urls")),
