@@ -169,7 +169,10 @@ class SubscriberAdmin(admin.ModelAdmin):
             "Deliverability",
             {
                 "fields": [
-                    "suppressed_at", "suppression_reason", "suppression_detail", "soft_bounces",
+                    "suppressed_at",
+                    "suppression_reason",
+                    "suppression_detail",
+                    "soft_bounces",
                 ]  # fmt: skip
             },
         ),
@@ -400,10 +403,16 @@ def progress_context(issue, counts) -> dict:
         "rows": [
             ("Sent", counts[Status.SENT], link(Status.SENT)),
             ("Failed", counts[Status.FAILED], link(Status.FAILED)),
-            ("Suppressed (bounced or complained)", counts[Status.SUPPRESSED],
-             link(Status.SUPPRESSED)),
-            ("Skipped (unsubscribed before their turn)", counts[Status.SKIPPED],
-             link(Status.SKIPPED)),
+            (
+                "Suppressed (bounced or complained)",
+                counts[Status.SUPPRESSED],
+                link(Status.SUPPRESSED),
+            ),
+            (
+                "Skipped (unsubscribed before their turn)",
+                counts[Status.SKIPPED],
+                link(Status.SKIPPED),
+            ),
             ("Outcome unknown", counts[Status.UNKNOWN], link(Status.UNKNOWN)),
             ("Remaining", counts[Status.PENDING] + counts[Status.CLAIMED], link(Status.PENDING)),
         ],  # fmt: skip

@@ -31,7 +31,7 @@ from newsroom.models import SiteSettings
 # matches a site-relative link or image source.
 RELATIVE_URL = re.compile(r'\b(href|src)="/(?!/)')
 # Stories' photos are shown at most 552 px wide; twice that is sharp on 2x screens.
-EMAIL_IMAGE_WIDTH = 1200
+EMAIL_IMAGE_WIDTH = 1280
 # Gmail clips an HTML part above about 102 KB and hides the rest, footer and
 # unsubscribe link included, behind "View entire message".
 GMAIL_CLIP_BYTES = 102 * 1024

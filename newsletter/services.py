@@ -45,6 +45,24 @@ def subscriber_for_email(email: str) -> Subscriber:
     return subscriber
 
 
+def subscriber_locked_for_email(email: str) -> tuple[Subscriber, bool]:
+    """Return the subscriber for ``email`` locked for this transaction, and whether it is new.
+
+    Sign-ups are the busiest write: a new address costs one locking read and one insert
+    (the row is this transaction's own until it commits).
+    """
+    email = normalize_email(email)
+    subscriber = Subscriber.objects.select_for_update().filter(email__iexact=email).first()
+    if subscriber is not None:
+        return subscriber, False
+    try:
+        with transaction.atomic():
+            return Subscriber.objects.create(email=email), True
+    except IntegrityError:
+        # Another request inserted the same address since our read; wait for its lock.
+        return Subscriber.objects.select_for_update().get(email__iexact=email), False
+
+
 # Readers --------------------------------------------------------------------------
 
 
@@ -65,16 +83,21 @@ def subscriber_sign_up(
     whatever happened, so the form never reveals who subscribes.
     """
     newsletters = list(newsletters)
-    subscriber = subscriber_for_email(email)
-    subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
-    for newsletter in newsletters:
-        subscription, created = Subscription.objects.get_or_create(
-            subscriber=subscriber, newsletter=newsletter
+    subscriber, created = subscriber_locked_for_email(email)
+    if created:
+        # A new address has no subscriptions yet, and pending is its status already.
+        Subscription.objects.bulk_create(
+            Subscription(subscriber=subscriber, newsletter=newsletter) for newsletter in newsletters
         )
-        if not created and subscription.status == Subscription.Status.UNSUBSCRIBED:
-            subscription.status = Subscription.Status.PENDING
-            subscription.confirmed_at = None
-            subscription.save(update_fields=["status", "confirmed_at"])
+    else:
+        for newsletter in newsletters:
+            subscription, new = Subscription.objects.get_or_create(
+                subscriber=subscriber, newsletter=newsletter
+            )
+            if not new and subscription.status == Subscription.Status.UNSUBSCRIBED:
+                subscription.status = Subscription.Status.PENDING
+                subscription.confirmed_at = None
+                subscription.save(update_fields=["status", "confirmed_at"])
     ConsentRecord.objects.create(
         subscriber=subscriber,
         kind=ConsentRecord.Kind.SIGNUP,
@@ -83,7 +106,8 @@ def subscriber_sign_up(
         page_url=page_url[:500],
         ip_network=truncated_ip(ip_address),
     )
-    subscriber.refresh_status()
+    if not created or not newsletters:
+        subscriber.refresh_status()
     from newsletter.tasks import subscriber_send_signup_email
 
     transaction.on_commit(partial(subscriber_send_signup_email.enqueue, subscriber.pk))

@@ -356,3 +356,23 @@ def test_each_copy_sent_is_the_email_the_preview_builds_with_non_ascii_text(
     assert [part.replace("\r\n", "\n") for part in parts(received)] == list(parts(built))
     assert received["Message-ID"] and received["Date"]
     assert "Zürich & Köln" in received["Subject"]
+
+
+@pytest.mark.parametrize("readers", [10, 40])
+def test_sending_costs_one_small_query_per_message_and_a_few_per_batch(
+    readers, issue, newsletters, staff, smtp_server, settings, django_assert_max_num_queries,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    """The issue is rendered once and successes are recorded together: per message only
+    the in-flight marker is written, which is what makes a crashed worker recoverable."""
+    confirmed_readers(newsletters["daily"], readers)
+    settings.NEWSLETTER_BATCH_SIZE = 20
+    with django_capture_on_commit_callbacks(execute=False):
+        services.issue_send(issue=issue, user=staff)
+    batches = -(-readers // settings.NEWSLETTER_BATCH_SIZE)
+
+    with django_assert_max_num_queries(readers + 16 * batches + 20):
+        issue_send_deliveries.call(issue.pk)
+
+    assert len(smtp_server.messages) == readers
+    assert Issue.objects.get(pk=issue.pk).status == Issue.Status.SENT

@@ -695,3 +695,34 @@ def test_signup_done_page_says_to_check_the_inbox(client):
     assert response.status_code == 200
     assert "Check your inbox" in response.content.decode()
     assert urlsplit(SIGNUP_URL).path in response.content.decode()
+
+
+def test_a_signup_answers_without_waiting_for_the_mail_server_in_a_few_queries(
+    client, newsletters, settings, django_assert_max_num_queries,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    """The confirmation email is queued for the worker; the request never speaks SMTP."""
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks.backends.dummy.DummyBackend",
+            "QUEUES": ["default", "photos", "newsletter"],
+        }
+    }
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    client.get("/newsletter/")
+
+    # Newsletters, the locking read, the inserts of the subscriber, its subscriptions
+    # and its consent record, the transaction and its savepoint.
+    with (
+        django_assert_max_num_queries(9),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = sign_up(client, "new.reader@example.org", newsletters=[newsletters["daily"]])
+
+    assert response.status_code == 303
+    assert Subscriber.objects.get(email="new.reader@example.org").status == "pending"
+    from django_tasks import task_backends
+
+    [queued] = task_backends["default"].results
+    assert queued.task.name == "subscriber_send_signup_email"
