@@ -1,6 +1,7 @@
 import pytest
 
 from newsletter.models import Newsletter
+from tests.factories import UserFactory
 from tests.newsletter.smtp import start_smtp_server
 
 SITE_URL = "https://news.example.org"
@@ -39,3 +40,11 @@ def newsletters(db):
         slug="breaking-news", defaults={"name": "Breaking News", "position": 1}
     )
     return {"daily": daily, "breaking": breaking}
+
+
+@pytest.fixture
+def audience(client):
+    """Return a member of the audience desk, signed in with ``client``."""
+    user = UserFactory(username="audience-desk", role="Audience", email="desk@example.org")
+    client.force_login(user)
+    return user

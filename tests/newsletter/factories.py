@@ -34,6 +34,16 @@ def subscribe(subscriber, newsletter, status=Subscription.Status.CONFIRMED):
     return subscription
 
 
+def confirmed_readers(newsletter, *names):
+    """Return new subscribers ``<name>@example.com`` confirmed for ``newsletter``."""
+    readers = []
+    for name in names:
+        subscriber = SubscriberFactory(email=f"{name}@example.com")
+        subscribe(subscriber, newsletter)
+        readers.append(subscriber)
+    return readers
+
+
 class IssueFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Issue

@@ -17,13 +17,6 @@ SUBSCRIBERS = "/admin/newsletter/subscriber/"
 
 
 @pytest.fixture
-def audience(client):
-    user = UserFactory(username="audience-desk", role="Audience", email="desk@example.org")
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
 def readers(newsletters):
     confirmed = SubscriberFactory(email="confirmed@example.com")
     subscribe(confirmed, newsletters["daily"])

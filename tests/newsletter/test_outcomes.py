@@ -18,7 +18,7 @@ from newsletter.models import Delivery, Issue, IssueStory, SendBatch, Subscriber
 from newsletter.tasks import issue_send_deliveries, subscriber_send_signup_email
 from photos.models import Photo
 from tests.factories import ArticleFactory, UserFactory
-from tests.newsletter.factories import IssueFactory, SubscriberFactory, subscribe
+from tests.newsletter.factories import IssueFactory, confirmed_readers
 from tests.photos import samples
 
 pytestmark = pytest.mark.django_db
@@ -27,24 +27,8 @@ ISSUES = "/admin/newsletter/issue/"
 
 
 @pytest.fixture
-def audience(client):
-    user = UserFactory(username="audience-desk", role="Audience", email="desk@example.org")
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
 def issue(newsletters):
     return IssueFactory(newsletter=newsletters["daily"], subject="Morning briefing")
-
-
-def readers(newsletter, *names):
-    subscribers = []
-    for name in names:
-        subscriber = SubscriberFactory(email=f"{name}@example.com")
-        subscribe(subscriber, newsletter)
-        subscribers.append(subscriber)
-    return subscribers
 
 
 def send(issue, user, capture):
@@ -55,7 +39,7 @@ def send(issue, user, capture):
 def test_retry_failed_resends_only_temporary_failures(
     client, audience, issue, newsletters, smtp_server, django_capture_on_commit_callbacks
 ):
-    ok, full, gone = readers(newsletters["daily"], "ok", "full", "gone")
+    ok, full, gone = confirmed_readers(newsletters["daily"], "ok", "full", "gone")
     smtp_server.busy_recipients = {full.email}
     smtp_server.unknown_recipients = {gone.email}
 
@@ -88,7 +72,7 @@ def test_retry_failed_resends_only_temporary_failures(
 def test_an_address_the_server_says_does_not_exist_is_never_mailed_again(
     client, audience, issue, newsletters, smtp_server, django_capture_on_commit_callbacks
 ):
-    kept, gone = readers(newsletters["daily"], "kept", "gone")
+    kept, gone = confirmed_readers(newsletters["daily"], "kept", "gone")
     smtp_server.unknown_recipients = {gone.email}
 
     send(issue, audience, django_capture_on_commit_callbacks)
@@ -128,7 +112,9 @@ def test_a_stopped_workers_batch_is_settled_from_its_in_flight_marker(
 ):
     """Deliveries before the marker were accepted, the marked one may have been, the rest
     were never tried: they go to the next worker and nobody gets two copies."""
-    subscribers = readers(newsletters["daily"], *[f"reader{number}" for number in range(6)])
+    subscribers = confirmed_readers(
+        newsletters["daily"], *[f"reader{number}" for number in range(6)]
+    )
     with django_capture_on_commit_callbacks(execute=False):
         services.issue_send(issue=issue, user=UserFactory(username="boss", is_superuser=True))
     batch = sending.batch_claim(issue, 6)
@@ -149,7 +135,7 @@ def test_a_stopped_workers_batch_is_settled_from_its_in_flight_marker(
 
 
 def test_a_live_workers_batch_is_left_alone(issue, newsletters, smtp_server):
-    readers(newsletters["daily"], "a", "b")
+    confirmed_readers(newsletters["daily"], "a", "b")
     services.issue_send(issue=issue, user=UserFactory(username="boss", is_superuser=True))
     batch = sending.batch_claim(issue, 2)
 
@@ -178,7 +164,7 @@ def test_an_issue_gmail_would_clip_is_flagged_before_sending(client, audience, n
 def test_issue_emails_show_photos_sized_for_email_not_originals(
     issue, newsletters, smtp_server, django_capture_on_commit_callbacks
 ):
-    readers(newsletters["daily"], "reader")
+    confirmed_readers(newsletters["daily"], "reader")
     with django_capture_on_commit_callbacks(execute=True):  # the renditions task runs
         photo = Photo.objects.create(
             image=ContentFile(samples.jpeg(width=3000, height=2000), name="harbour.jpg"),

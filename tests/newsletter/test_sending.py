@@ -12,7 +12,7 @@ from newsletter.models import Delivery, Issue, IssueStory, Subscription
 from newsletter.sending import UNKNOWN_OUTCOME
 from newsletter.tasks import issue_send_deliveries
 from tests.factories import ArticleFactory, PhotoFactory, UserFactory
-from tests.newsletter.factories import IssueFactory, SubscriberFactory, subscribe
+from tests.newsletter.factories import IssueFactory, SubscriberFactory, confirmed_readers, subscribe
 from tests.newsletter.test_signup import link_in, parts
 
 pytestmark = pytest.mark.django_db
@@ -45,13 +45,8 @@ def issue(newsletters):
     return issue
 
 
-def confirmed_readers(newsletter, count):
-    readers = []
-    for number in range(count):
-        subscriber = SubscriberFactory(email=f"reader{number}@example.com")
-        subscribe(subscriber, newsletter)
-        readers.append(subscriber)
-    return readers
+def numbered_readers(newsletter, count):
+    return confirmed_readers(newsletter, *[f"reader{number}" for number in range(count)])
 
 
 def send(issue, staff, capture):
@@ -66,7 +61,7 @@ def received_per_address(smtp_server):
 def test_the_issue_email_has_both_parts_absolute_links_and_rfc_8058_headers(
     issue, newsletters, staff, smtp_server, django_capture_on_commit_callbacks
 ):
-    confirmed_readers(newsletters["daily"], 1)
+    numbered_readers(newsletters["daily"], 1)
 
     send(issue, staff, django_capture_on_commit_callbacks)
 
@@ -97,7 +92,7 @@ def test_the_issue_email_has_both_parts_absolute_links_and_rfc_8058_headers(
 def test_the_unsubscribe_link_of_an_issue_leaves_only_that_newsletter(
     client, issue, newsletters, staff, smtp_server, django_capture_on_commit_callbacks
 ):
-    [reader] = confirmed_readers(newsletters["daily"], 1)
+    [reader] = numbered_readers(newsletters["daily"], 1)
     subscribe(reader, newsletters["breaking"])
     send(issue, staff, django_capture_on_commit_callbacks)
     unsubscribe = link_in(parts(smtp_server.messages[0])[0], "unsubscribe")
@@ -113,7 +108,7 @@ def test_the_unsubscribe_link_of_an_issue_leaves_only_that_newsletter(
 def test_sending_reaches_each_confirmed_subscriber_once_and_nobody_else(
     issue, newsletters, staff, smtp_server, django_capture_on_commit_callbacks
 ):
-    readers = confirmed_readers(newsletters["daily"], 5)
+    readers = numbered_readers(newsletters["daily"], 5)
     pending = SubscriberFactory(email="pending@example.com")
     subscribe(pending, newsletters["daily"], status=Subscription.Status.PENDING)
     gone = SubscriberFactory(email="gone@example.com")
@@ -136,7 +131,7 @@ def test_sending_reaches_each_confirmed_subscriber_once_and_nobody_else(
 def test_a_second_click_never_sends_twice(
     issue, newsletters, staff, smtp_server, django_capture_on_commit_callbacks
 ):
-    confirmed_readers(newsletters["daily"], 3)
+    numbered_readers(newsletters["daily"], 3)
     send(issue, staff, django_capture_on_commit_callbacks)
     Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.SENDING)
 
@@ -153,7 +148,7 @@ def test_a_second_click_never_sends_twice(
 def test_one_smtp_connection_carries_a_whole_batch(
     issue, newsletters, staff, smtp_server, settings, django_capture_on_commit_callbacks
 ):
-    confirmed_readers(newsletters["daily"], 5)
+    numbered_readers(newsletters["daily"], 5)
     settings.NEWSLETTER_BATCH_SIZE = 2
 
     send(issue, staff, django_capture_on_commit_callbacks)
@@ -166,7 +161,7 @@ def test_a_server_that_starts_refusing_mid_batch_is_resumed_without_duplicates(
     issue, newsletters, staff, smtp_server, django_capture_on_commit_callbacks
 ):
     """Simulates a mail server going away after 3 messages, then a rerun of the task."""
-    readers = confirmed_readers(newsletters["daily"], 7)
+    readers = numbered_readers(newsletters["daily"], 7)
     smtp_server.refuse_after = 3
 
     send(issue, staff, django_capture_on_commit_callbacks)
@@ -191,7 +186,7 @@ def test_a_server_that_starts_refusing_mid_batch_is_resumed_without_duplicates(
 def test_a_server_hanging_up_between_messages_costs_a_reconnect_not_a_message(
     issue, newsletters, staff, smtp_server, django_capture_on_commit_callbacks
 ):
-    readers = confirmed_readers(newsletters["daily"], 5)
+    readers = numbered_readers(newsletters["daily"], 5)
     smtp_server.hang_up_after = 2
 
     send(issue, staff, django_capture_on_commit_callbacks)
@@ -205,7 +200,7 @@ def test_a_message_lost_mid_handover_is_never_resent_automatically(
     client, issue, newsletters, staff, smtp_server, django_capture_on_commit_callbacks
 ):
     """At most once: a delivery whose fate is unknown waits for a person, not a retry."""
-    confirmed_readers(newsletters["daily"], 5)
+    numbered_readers(newsletters["daily"], 5)
     smtp_server.drop_during_data_after = 2
 
     send(issue, staff, django_capture_on_commit_callbacks)
@@ -232,7 +227,7 @@ def test_a_message_lost_mid_handover_is_never_resent_automatically(
 def test_a_refused_address_fails_with_the_servers_reason_and_the_rest_are_sent(
     issue, newsletters, staff, smtp_server, django_capture_on_commit_callbacks
 ):
-    readers = confirmed_readers(newsletters["daily"], 3)
+    readers = numbered_readers(newsletters["daily"], 3)
     smtp_server.unknown_recipients = {readers[1].email}
 
     send(issue, staff, django_capture_on_commit_callbacks)
@@ -248,7 +243,7 @@ def test_a_refused_address_fails_with_the_servers_reason_and_the_rest_are_sent(
 def test_a_subscriber_who_leaves_before_their_turn_is_skipped(
     issue, newsletters, staff, smtp_server, django_capture_on_commit_callbacks
 ):
-    readers = confirmed_readers(newsletters["daily"], 3)
+    readers = numbered_readers(newsletters["daily"], 3)
     with django_capture_on_commit_callbacks(execute=False):
         services.issue_send(issue=issue, user=staff)
     services.subscriber_unsubscribe(subscriber=readers[0])
@@ -265,7 +260,7 @@ def test_an_unreachable_mail_server_leaves_everything_pending(
 ):
     from tests.newsletter.smtp import free_port
 
-    confirmed_readers(newsletters["daily"], 2)
+    numbered_readers(newsletters["daily"], 2)
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
 
@@ -304,7 +299,7 @@ def test_two_workers_never_send_the_same_delivery(newsletters, smtp_server, sett
         }
     }
     staff = UserFactory(username="boss", is_superuser=True)
-    readers = confirmed_readers(newsletters["daily"], 30)
+    readers = numbered_readers(newsletters["daily"], 30)
     issue = IssueFactory(newsletter=newsletters["daily"])
     services.issue_send(issue=issue, user=staff)
     start = threading.Barrier(3)
@@ -335,7 +330,7 @@ def test_each_copy_sent_is_the_email_the_preview_builds_with_non_ascii_text(
 
     from newsletter.emails import IssueEmail
 
-    [reader] = confirmed_readers(newsletters["daily"], 1)
+    [reader] = numbered_readers(newsletters["daily"], 1)
     issue = IssueFactory(
         newsletter=newsletters["daily"],
         subject="Ünïcode: Zürich & Köln – “quoted” " + "long subject words " * 6,
@@ -365,7 +360,7 @@ def test_sending_costs_one_small_query_per_message_and_a_few_per_batch(
 ):  # fmt: skip
     """The issue is rendered once and successes are recorded together: per message only
     the in-flight marker is written, which is what makes a crashed worker recoverable."""
-    confirmed_readers(newsletters["daily"], readers)
+    numbered_readers(newsletters["daily"], readers)
     settings.NEWSLETTER_BATCH_SIZE = 20
     with django_capture_on_commit_callbacks(execute=False):
         services.issue_send(issue=issue, user=staff)
