@@ -19,7 +19,7 @@ from django.http import HttpResponse
 from PIL import Image, ImageDraw, ImageFont
 
 from frontcache.keys import tagged_only
-from newsroom.models import SiteSettings
+from publication.models import SiteSettings
 
 LOGO_HEIGHT = 60
 LOGO_MAX_WIDTH = 600

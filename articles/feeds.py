@@ -10,7 +10,6 @@ ETag it computes over the feed).
 
 import io
 import re
-from functools import lru_cache
 from urllib.parse import urljoin
 
 from django.conf import settings
@@ -22,12 +21,12 @@ from django.utils.feedgenerator import Enclosure, Rss201rev2Feed, rfc3339_date
 from django.utils.formats import date_format
 from django.utils.html import escape, format_html, format_html_join
 
-from articles.html import Edit, apply_edits, scan_start_tags
+from articles.html import absolute_html
 from articles.models import Article, Author, Section
 from articles.structured_data import image_file
 from articles.templatetags.story import listed, render_embeds
 from frontcache import keys as surrogate_keys
-from newsroom.models import SiteSettings
+from publication.models import SiteSettings
 
 FEED_ITEMS = 30
 # Wide enough for any feed reader's column, small enough for readers that fetch every
@@ -39,7 +38,6 @@ MEDIA_NAMESPACE = "http://search.yahoo.com/mrss/"
 DUBLIN_CORE_NAMESPACE = "http://purl.org/dc/elements/1.1/"
 
 # Attributes of sanitised story HTML that hold an address (see articles/html.py).
-URL_ATTRIBUTES = ("href", "src", "cite")
 
 # XML 1.0 cannot carry these; Django's XML writer refuses them rather than drop them.
 XML_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -48,23 +46,6 @@ XML_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 def xml_text(value):
     """Return ``value`` without the control characters XML 1.0 cannot carry."""
     return XML_CONTROL_CHARACTERS.sub("", value) if isinstance(value, str) else value
-
-
-# A pure function, and a feed rewrites the same thirty stories on every render until one
-# changes: the last few hundred results are kept rather than worked out again.
-@lru_cache(maxsize=256)
-def absolute_html(html, base_url):
-    """Return ``html`` with every relative ``href``, ``src`` and ``cite`` made absolute."""
-    edits = []
-    for tag in scan_start_tags(html, with_any_of=URL_ATTRIBUTES):
-        attributes = {
-            name: urljoin(base_url, value.strip()) if name in URL_ATTRIBUTES else value
-            for name, value in tag.attributes.items()
-        }
-        if attributes != tag.attributes:
-            written = "".join(f' {name}="{escape(value)}"' for name, value in attributes.items())
-            edits.append(Edit(tag.start, tag.end, f"<{tag.name}{written}>"))
-    return apply_edits(html, edits)
 
 
 def content_html(story, image):

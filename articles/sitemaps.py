@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from articles.models import Article, Author, Section, Tag
 from frontcache import keys as surrogate_keys
-from newsroom.models import SiteSettings
+from publication.models import SiteSettings
 
 # Google News reads only stories published in the last two days, at most 1,000 of them.
 # https://developers.google.com/search/docs/crawling-indexing/sitemaps/news-sitemap

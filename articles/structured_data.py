@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from articles import brand
 from photos import renditions
+from publication.addresses import absolute_url
 
 # Shared images: search engines and social networks want them large (Google asks for
 # 1,200 pixels wide) but not the original, which may be 25 MB; feeds want them small.
@@ -32,13 +33,6 @@ def iso_datetime(value):
     if value is None:
         return None
     return timezone.localtime(value).replace(microsecond=0).isoformat()
-
-
-def absolute_url(url, site_url):
-    """Return ``url`` absolute: a path is put after ``site_url``, a full address is kept."""
-    if url.startswith("/") and not url.startswith("//"):
-        return f"{site_url}{url}"
-    return url
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ RFC 8058 headers, so that mail apps can offer a one-click "Unsubscribe" button:
 """
 
 import binascii
-import re
 import secrets
 from email.utils import formatdate, make_msgid
 from urllib.parse import urlsplit
@@ -21,15 +20,13 @@ from django.template.loader import render_to_string
 from django.utils.functional import cached_property
 from django.utils.html import escape
 
-from articles.html import html_to_text
+from articles.html import absolute_html, html_to_text
 from articles.structured_data import image_file
 from newsletter import tokens
 from newsletter.models import Issue, Newsletter, Subscriber, Subscription
-from newsroom.models import SiteSettings
+from publication.addresses import absolute_url
+from publication.models import SiteSettings
 
-# nh3 writes every attribute in double quotes, so in sanitised HTML this only ever
-# matches a site-relative link or image source.
-RELATIVE_URL = re.compile(r'\b(href|src)="/(?!/)')
 # Stories' photos are shown at most 552 px wide; twice that is sharp on 2x screens.
 EMAIL_IMAGE_WIDTH = 1280
 # Gmail clips an HTML part above about 102 KB and hides the rest, footer and
@@ -46,15 +43,6 @@ HTML_PART_HEADERS = (
 
 def from_address() -> str:
     return getattr(settings, "NEWSLETTER_FROM_EMAIL", "") or settings.DEFAULT_FROM_EMAIL
-
-
-def absolute_html(html: str) -> str:
-    """Return sanitised ``html`` with site-relative links made absolute for mail apps."""
-    return RELATIVE_URL.sub(lambda match: f'{match.group(1)}="{settings.SITE_URL}/', html)
-
-
-def absolute_media_url(url: str) -> str:
-    return settings.SITE_URL + url if url.startswith("/") else url
 
 
 def list_id(newsletter: Newsletter) -> str:
@@ -159,7 +147,7 @@ def email_image_url(photo) -> str:
     straight from a camera can weigh megabytes per reader; until the renditions task has
     drawn the copies, the original is the only file there is.
     """
-    return absolute_media_url(image_file(photo, max_width=EMAIL_IMAGE_WIDTH).url)
+    return absolute_url(image_file(photo, max_width=EMAIL_IMAGE_WIDTH).url)
 
 
 def issue_context(issue: Issue) -> dict:
@@ -168,7 +156,7 @@ def issue_context(issue: Issue) -> dict:
         {
             "headline": article.headline,
             "dek": article.dek,
-            "url": settings.SITE_URL + article.get_absolute_url(),
+            "url": absolute_url(article.get_absolute_url()),
             "section": article.section.name if article.section else "",
             "photo_url": (
                 email_image_url(article.lead_photo)
@@ -185,7 +173,8 @@ def issue_context(issue: Issue) -> dict:
     ]
     return {
         "issue": issue,
-        "intro_html": absolute_html(issue.intro),
+        # Mail apps have no page to resolve a link against: every address is absolute.
+        "intro_html": absolute_html(issue.intro, settings.SITE_URL + "/"),
         "intro_text": html_to_text(issue.intro),
         "stories": stories,
     }

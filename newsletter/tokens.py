@@ -7,22 +7,17 @@ the link in an email however old it is.
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
 from newsletter.addresses import email_fingerprint
 from newsletter.models import Newsletter, Subscriber
+from publication.addresses import absolute_url
 
 CONFIRM_SALT = "newsletter.confirm"
 CONFIRM_MAX_AGE = timedelta(days=7)
 UNSUBSCRIBE_SALT = "newsletter.unsubscribe"
 PREFERENCES_SALT = "newsletter.preferences"
-
-
-def absolute_url(path: str) -> str:
-    """Return ``path`` on the public site, as links in emails must be."""
-    return settings.SITE_URL + path
 
 
 def confirm_token(subscriber: Subscriber) -> str:

@@ -27,6 +27,9 @@ def empty_cache():
     cache.clear()
 
 
+MOVED_APP_LABELS = {"newsroom": "publication"}
+
+
 def restore_roles(sender, **kwargs):
     """Recreate the role groups after a transactional test's flush empties the tables.
 
@@ -45,6 +48,9 @@ def restore_roles(sender, **kwargs):
         group, _ = Group.objects.get_or_create(name=role)
         for dotted in dotted_names:
             app_label, codename = dotted.split(".")
+            # The migration names models where they were then: the site settings have
+            # since moved from the project package to the publication app.
+            app_label = MOVED_APP_LABELS.get(app_label, app_label)
             group.permissions.add(
                 Permission.objects.get(content_type__app_label=app_label, codename=codename)
             )

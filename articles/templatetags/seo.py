@@ -7,6 +7,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.safestring import mark_safe
 
 from articles import structured_data
+from publication import addresses
 
 register = template.Library()
 
@@ -24,7 +25,7 @@ def iso_datetime(value):
 @register.filter
 def absolute_url(url, site_url):
     """Return ``url`` as an absolute address on ``site_url``."""
-    return structured_data.absolute_url(str(url), site_url)
+    return addresses.absolute_url(url, site_url)
 
 
 @register.simple_tag

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-import newsroom.models
+import publication.models
 
 
 class Migration(migrations.Migration):
@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                 default="#a4161a",
                 help_text="The publication's colour: links, section labels, rules and the breaking-news strip. It must be dark enough to read on white.",
                 max_length=7,
-                validators=[newsroom.models.validate_accent_colour],
+                validators=[publication.models.validate_accent_colour],
                 verbose_name="accent colour",
             ),
         ),

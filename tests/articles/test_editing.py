@@ -11,7 +11,7 @@ from django.utils import timezone
 from reversion.models import Version
 
 from articles.models import Article, ArticleRedirect, EditingSession, PendingUpdate, WorkingCopy
-from newsroom.models import SiteSettings
+from publication.models import SiteSettings
 from tests.articles.admin_forms import ADD_URL, change_url, form_data, messages_in
 from tests.factories import ArticleFactory, AuthorFactory, UserFactory
 from tests.frontcache.recording_server import RecordingServer

@@ -9,8 +9,8 @@ from django.utils.http import http_date
 
 from articles.models import Article
 from frontcache.middleware import seconds_until_next_publication
-from newsroom.models import SiteSettings
 from photos.models import Photo
+from publication.models import SiteSettings
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,

@@ -7,7 +7,7 @@ from django.utils import timezone
 from articles.models import Article, Section
 from articles.sitemaps import ArticleSitemap, news_language
 from frontcache.middleware import seconds_until_next_publication
-from newsroom.models import SiteSettings
+from publication.models import SiteSettings
 from tests.factories import ArticleFactory, AuthorFactory, SectionFactory, TagFactory
 
 pytestmark = pytest.mark.django_db

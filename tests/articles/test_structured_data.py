@@ -10,7 +10,7 @@ from PIL import Image
 
 from articles.models import Article
 from articles.structured_data import article_json_ld
-from newsroom.models import SiteSettings
+from publication.models import SiteSettings
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,

@@ -5,8 +5,7 @@ import random
 import feedparser
 import pytest
 
-from articles.feeds import absolute_html
-from articles.html import sanitize_html, scan_start_tags, scan_tags
+from articles.html import absolute_html, sanitize_html, scan_start_tags, scan_tags
 from articles.models import Article
 from tests.articles.xss_payloads import XSS_PAYLOADS
 from tests.factories import ArticleFactory

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from articles.models import Article, Correction
-from newsroom.models import SiteSettings
+from publication.models import SiteSettings
 from tests.factories import (
     SEED,
     ArticleFactory,

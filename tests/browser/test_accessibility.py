@@ -12,7 +12,7 @@ from django.utils import timezone
 from articles.models import Article, Section
 from articles.services import article_withdraw
 from frontpage.models import FrontPage
-from newsroom.models import SiteSettings
+from publication.models import SiteSettings
 from tests.factories import (
     SEED,
     ArticleFactory,

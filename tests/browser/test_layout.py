@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from articles.models import Article
 from frontpage.services import front_page_draft, front_page_publish
-from newsroom.models import (
+from publication.models import (
     DARK_SURFACE,
     MINIMUM_CONTRAST,
     SiteSettings,

@@ -17,7 +17,7 @@ from django.utils import timezone
 from articles.models import Article
 from articles.services import article_publish, article_restore_version
 from frontpage.services import front_page_draft, front_page_publish
-from newsroom.models import SiteSettings
+from publication.models import SiteSettings
 from tests.factories import (
     SEED,
     ArticleFactory,

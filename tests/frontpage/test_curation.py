@@ -9,7 +9,7 @@ from django.utils import timezone
 from articles.models import Article
 from articles.services import article_withdraw
 from frontpage.models import FrontPage
-from newsroom.models import SiteSettings
+from publication.models import SiteSettings
 from tests.factories import ArticleFactory, SectionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ from django.core.management import call_command
 from reversion.models import Version
 
 from articles.models import Article
-from newsroom.models import SiteSettings
 from photos.models import Photo
+from publication.models import SiteSettings
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from PIL import Image, ImageDraw, ImageFont
 
 from articles.models import Article
-from newsroom.models import SiteSettings
+from publication.models import SiteSettings
 
 DEMO_DIR = Path(__file__).resolve().parent.parent.parent / "demo"
 SEED_STORY = DEMO_DIR / "000_b29aaeb6f4026fa3.txt"

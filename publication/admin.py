@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
-from newsroom.models import SiteSettings
+from publication.models import SiteSettings
 
 
 @admin.register(SiteSettings)
@@ -39,5 +39,5 @@ class SiteSettingsAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         site_settings = SiteSettings.load()
         return HttpResponseRedirect(
-            reverse("admin:newsroom_sitesettings_change", args=[site_settings.pk])
+            reverse("admin:publication_sitesettings_change", args=[site_settings.pk])
         )

@@ -103,6 +103,8 @@ class SiteSettings(models.Model):
     )
 
     class Meta:
+        # Made by the project package before this app existed; the table kept its name.
+        db_table = "newsroom_sitesettings"
         verbose_name = "site settings"
         verbose_name_plural = "site settings"
 

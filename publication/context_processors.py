@@ -2,7 +2,7 @@ from django.conf import settings
 from django.utils import translation
 
 from articles.models import Section
-from newsroom.models import SiteSettings
+from publication.models import SiteSettings
 
 
 def site(request):
