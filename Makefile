@@ -4,21 +4,25 @@ PYTHON ?= $(shell for candidate in python3.13 python3.12 python3.11 python3; do 
 	command -v $$candidate >/dev/null 2>&1 && $$candidate -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$candidate; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+# The exact versions CI tested; pyproject.toml keeps the ranges they were chosen from
+# (`make lock` chooses again after a range changes).
+LOCK := requirements.lock
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Development, as `make run` gives it to Django: tasks run in the web process, and links in
 # pages and emails point at HOST:PORT (newsroom/settings.py) unless SITE_URL is set.
 DEVELOPMENT := DEBUG=1 TASKS_BACKEND=immediate HOST=$(HOST) PORT=$(PORT)
 
-.PHONY: install run serve test lint migrate demo bench clean
+.PHONY: install run serve test lint lock migrate demo bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@if [ -z "$(PYTHON)" ]; then echo "Newsroom needs Python 3.11 or newer; none was found on PATH." >&2; exit 1; fi
 	@echo "Setting up $(VENV) with $(PYTHON) ..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -47,6 +51,10 @@ serve: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lock: install
+	$(BIN)/pip-compile --quiet --extra dev --strip-extras --no-emit-index-url \
+		--no-emit-find-links --output-file $(LOCK) pyproject.toml
 
 lint: install
 	$(BIN)/ruff check .
