@@ -2,14 +2,13 @@ import hashlib
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from functools import partial
 from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models, transaction
+from django.db import models
 from django.db.models import ProtectedError, Q
 
 from photos import renditions
@@ -126,6 +125,8 @@ class Photo(models.Model):
     # What the database holds, to tell on save whether the file or focal point changed.
     _stored_image_name = None
     _stored_focal_point_key = None
+    # Set by save(): whether the file or focal point changed, so the renditions are redrawn.
+    renditions_outdated = False
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -146,16 +147,18 @@ class Photo(models.Model):
         return self.title or self.caption[:80] or f"Photo {self.pk}"
 
     def save(self, *args, **kwargs):
-        """Store a new file cleaned and upright, then queue its renditions once committed.
+        """Store a new file cleaned and upright, and note whether its renditions are outdated.
 
         Raise ``ValidationError`` when a new file is not an acceptable image. Done here
         rather than in a service so that the admin, the editor upload, the importer and
-        the shell all get it.
+        the shell all get it. The ``post_save`` receiver wired in ``PhotosConfig.ready()``
+        queues the renditions once committed when ``renditions_outdated`` is set.
         """
         update_fields = kwargs.get("update_fields")
         image_changed = self._image_changed() and (
             update_fields is None or "image" in update_fields
         )
+        self.renditions_outdated = image_changed or self._focal_point_changed()
         stored_name = self._store_clean_original() if image_changed else None
         if update_fields is None and not self._state.adding and not self.get_deferred_fields():
             # The renditions task sets renditions_key behind the admin's back; writing
@@ -171,14 +174,7 @@ class Photo(models.Model):
             if stored_name:
                 self.image.storage.delete(stored_name)
             raise
-        focal_changed = self._focal_point_changed()
         self._remember_stored_state()
-        if image_changed or focal_changed:
-            from photos.tasks import photo_generate_renditions
-
-            # Robust: a queue that is down must not turn a saved photo into an error page;
-            # the original is served meanwhile and queue_photo_renditions catches up.
-            transaction.on_commit(partial(photo_generate_renditions.enqueue, self.pk), robust=True)
 
     def delete(self, *args, **kwargs):
         """Delete the photo unless it is in use; raise ``PhotoInUseError`` naming the users."""

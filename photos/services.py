@@ -1,10 +1,7 @@
 """State changes to the photo library; the admin, the editor upload and the tasks use these."""
 
-import re
-from collections.abc import Iterable
 from functools import partial
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -15,8 +12,6 @@ from photos import renditions
 from photos.models import Photo, Rendition
 from photos.signals import renditions_ready
 from photos.validation import ACCEPTED_FORMATS, validate_image_file
-
-RENDITION_PATH = re.compile(rf"^{re.escape(renditions.RENDITIONS_FOLDER)}/(\d+)/")
 
 
 @transaction.atomic
@@ -142,27 +137,3 @@ def rendition_store(
     elif not created:
         Rendition.objects.filter(pk=rendition.pk).update(width=item.width, height=item.height)
     return rendition
-
-
-def photo_ids_for_urls(*, urls: Iterable[str]) -> dict[str, int]:
-    """Return the library photo id behind each of ``urls`` that is a photo file, in one query.
-
-    For story HTML written before ``data-photo-id`` was set: an ``<img src>`` from the
-    editor upload points at one of these.
-    """
-    media_url = settings.MEDIA_URL
-    found, originals = {}, {}
-    for url in urls:
-        path = url.split("?", 1)[0]
-        if not path.startswith(media_url):
-            continue
-        name = path[len(media_url) :]
-        match = RENDITION_PATH.match(name)
-        if match:
-            found[url] = int(match.group(1))
-        else:
-            originals[name] = url
-    if originals:
-        for name, pk in Photo.objects.filter(image__in=originals).values_list("image", "pk"):
-            found[originals[name]] = pk
-    return found

@@ -8,9 +8,8 @@ from django_tasks_db.models import DBTaskResult
 from PIL import Image, ImageDraw
 
 from photos.models import Photo, Rendition
-from photos.services import photo_build_renditions, photo_ids_for_urls
+from photos.services import photo_build_renditions
 from photos.tasks import photo_generate_renditions
-from tests.factories import PhotoFactory, photo_with_renditions
 from tests.photos import samples
 
 pytestmark = pytest.mark.django_db
@@ -292,15 +291,3 @@ def test_renditions_are_drawn_from_every_kind_of_accepted_image(
     assert files["w400.jpeg"].mode == "RGB"
     assert files["w400.webp"].mode in ("RGB", "RGBA")
     assert photo.card_renditions_ready
-
-
-def test_story_image_urls_lead_back_to_their_library_photos():
-    photo = photo_with_renditions()
-    other = PhotoFactory()
-    rendition_url = photo.renditions.get(spec="w640.jpeg").file.url
-
-    found = photo_ids_for_urls(
-        urls=[rendition_url, other.image.url, "https://example.org/elsewhere.jpg", "/media/x.jpg"]
-    )
-
-    assert found == {rendition_url: photo.pk, other.image.url: other.pk}
