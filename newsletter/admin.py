@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import (
     HttpResponse,
     HttpResponseNotAllowed,
@@ -23,7 +23,7 @@ from django_ckeditor_5.widgets import CKEditor5Widget
 
 from articles.html import body_for_editor
 from articles.models import Article
-from newsletter import services, suppression
+from newsletter import imports, services, suppression
 from newsletter.emails import GMAIL_CLIP_BYTES, IssueEmail
 from newsletter.forms import ImportForm, IssueAdminForm
 from newsletter.models import (
@@ -37,7 +37,6 @@ from newsletter.models import (
     SuppressionReason,
 )
 
-EXPORT_CHUNK_SIZE = 2000
 STORY_CHOICE_DAYS = 30
 
 
@@ -49,20 +48,11 @@ class NewsletterAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                confirmed=Count(
-                    "subscriptions",
-                    filter=Q(subscriptions__status=Subscription.Status.CONFIRMED),
-                )
-            )
-        )
+        return super().get_queryset(request).with_confirmed_count()
 
-    @admin.display(description="confirmed subscribers", ordering="confirmed")
+    @admin.display(description="confirmed subscribers", ordering="confirmed_count")
     def confirmed_subscribers(self, newsletter):
-        return newsletter.confirmed
+        return newsletter.confirmed_count
 
 
 class SubscriptionInline(admin.TabularInline):
@@ -97,34 +87,9 @@ class NewsletterFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
-        # One filter() call, so that newsletter and status are tested on the same row.
         return queryset.filter(
-            Q(subscriptions__newsletter_id=self.value())
-            & ~Q(subscriptions__status=Subscription.Status.UNSUBSCRIBED)
+            subscriptions__in=Subscription.objects.active().filter(newsletter_id=self.value())
         )
-
-
-def export_rows(subscribers):
-    """Yield the CSV header, then one row per subscriber, reading 2,000 rows at a time."""
-    yield ["email", "status", "newsletters", "pending", "signed_up_at", "confirmed_at"]
-    for subscriber in subscribers.iterator(chunk_size=EXPORT_CHUNK_SIZE):
-        subscriptions = subscriber.subscriptions.all()
-        yield [
-            services.csv_safe(subscriber.email),
-            subscriber.status,
-            ";".join(
-                item.newsletter.slug
-                for item in subscriptions
-                if item.status == Subscription.Status.CONFIRMED
-            ),
-            ";".join(
-                item.newsletter.slug
-                for item in subscriptions
-                if item.status == Subscription.Status.PENDING
-            ),
-            subscriber.created_at.isoformat(),
-            subscriber.confirmed_at.isoformat() if subscriber.confirmed_at else "",
-        ]
 
 
 class Echo:
@@ -246,13 +211,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         )
 
     def changelist_view(self, request, extra_context=None):
-        totals = dict.fromkeys(Subscriber.Status.values, 0)
-        totals.update(
-            Subscriber.objects.order_by()
-            .values_list("status")
-            .annotate(number=Count("id"))
-            .values_list("status", "number")
-        )
+        totals = Subscriber.objects.status_totals()
         extra_context = {
             **(extra_context or {}),
             "status_totals": [(label, totals[value]) for value, label in Subscriber.Status.choices],
@@ -284,7 +243,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         subscribers = changelist.get_queryset(request).order_by("pk")
         writer = csv.writer(Echo())
         response = StreamingHttpResponse(
-            (writer.writerow(row) for row in export_rows(subscribers)),
+            (writer.writerow(row) for row in imports.export_rows(subscribers)),
             content_type="text/csv; charset=utf-8",
         )
         stamp = timezone.localtime().strftime("%Y-%m-%d")
@@ -301,7 +260,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         if request.method == "POST":
             form = ImportForm(request.POST, request.FILES)
             if form.is_valid():
-                report = services.subscriber_import(
+                report = imports.subscriber_import(
                     text=form.cleaned_data["file"],
                     newsletters=form.cleaned_data["newsletters"],
                     consent_text=form.cleaned_data["consent_text"],
@@ -310,9 +269,9 @@ class SubscriberAdmin(admin.ModelAdmin):
                 if report.accepted:
                     self.message_user(
                         request,
-                        f"Imported {len(report.rows)} rows: {report.count(services.IMPORT_ADDED)} "
-                        f"added, {report.count(services.IMPORT_ALREADY)} already subscribed, "
-                        f"{report.count(services.IMPORT_UNSUBSCRIBED)} left alone because "
+                        f"Imported {len(report.rows)} rows: {report.count(imports.IMPORT_ADDED)} "
+                        f"added, {report.count(imports.IMPORT_ALREADY)} already subscribed, "
+                        f"{report.count(imports.IMPORT_UNSUBSCRIBED)} left alone because "
                         "they unsubscribed before.",
                         messages.SUCCESS,
                     )
@@ -392,13 +351,6 @@ def progress_context(issue, counts) -> dict:
         return f"{changelist}?issue__id__exact={issue.pk}&status__exact={status}"
 
     Status = Delivery.Status
-    failures = (
-        issue.deliveries.filter(status=Status.FAILED)
-        .order_by()
-        .values("error", "temporary")
-        .annotate(number=Count("id"))
-        .order_by("-number")[:5]
-    )
     return {
         "rows": [
             ("Sent", counts[Status.SENT], link(Status.SENT)),
@@ -417,8 +369,8 @@ def progress_context(issue, counts) -> dict:
             ("Remaining", counts[Status.PENDING] + counts[Status.CLAIMED], link(Status.PENDING)),
         ],  # fmt: skip
         "total": sum(counts.values()),
-        "failures": list(failures),
-        "retryable": issue.deliveries.filter(status=Status.FAILED, temporary=True).count(),
+        "failures": issue.deliveries.failure_summary(),
+        "retryable": issue.deliveries.retryable().count(),
         "unknown": counts[Status.UNKNOWN],
         "unknown_link": link(Status.UNKNOWN),
     }

@@ -23,7 +23,7 @@ from django.utils.html import escape
 from articles.html import absolute_html, html_to_text
 from articles.structured_data import image_file
 from newsletter import tokens
-from newsletter.models import Issue, Newsletter, Subscriber, Subscription
+from newsletter.models import Issue, Newsletter, Subscriber
 from publication.addresses import absolute_url
 from publication.models import SiteSettings
 
@@ -104,12 +104,7 @@ def subscriber_message(
 
 def confirmation_message(subscriber: Subscriber) -> EmailMultiAlternatives:
     """Return the double opt-in email asking ``subscriber`` to confirm what it asked for."""
-    pending = [
-        subscription.newsletter
-        for subscription in subscriber.subscriptions.select_related("newsletter").filter(
-            status=Subscription.Status.PENDING
-        )
-    ]
+    pending = subscriber.subscriptions.pending().newsletters()
     site_name = SiteSettings.load().site_name
     return subscriber_message(
         subscriber=subscriber,
@@ -125,12 +120,7 @@ def confirmation_message(subscriber: Subscriber) -> EmailMultiAlternatives:
 
 def already_subscribed_message(subscriber: Subscriber) -> EmailMultiAlternatives:
     """Return the note sent when a confirmed address signs up again for what it already has."""
-    confirmed = [
-        subscription.newsletter
-        for subscription in subscriber.subscriptions.select_related("newsletter").filter(
-            status=Subscription.Status.CONFIRMED
-        )
-    ]
+    confirmed = subscriber.subscriptions.confirmed().newsletters()
     site_name = SiteSettings.load().site_name
     return subscriber_message(
         subscriber=subscriber,

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 
 from articles.html import sanitize_html
 from newsletter.addresses import MAX_EMAIL_LENGTH, normalize_email
@@ -21,6 +22,14 @@ class NewsletterQuerySet(models.QuerySet):
     def active(self):
         """Return the newsletters readers can sign up for."""
         return self.filter(is_active=True)
+
+    def with_confirmed_count(self):
+        """Return the newsletters, each with ``confirmed_count``: its confirmed subscriptions."""
+        return self.annotate(
+            confirmed_count=models.Count(
+                "subscriptions", filter=Q(subscriptions__status=Subscription.Status.CONFIRMED)
+            )
+        )
 
 
 class Newsletter(models.Model):
@@ -64,6 +73,20 @@ class SubscriberQuerySet(models.QuerySet):
 
     def suppressed(self):
         return self.exclude(suppressed_at=None)
+
+    def for_email(self, email: str):
+        """Return the subscriber with address ``email``, whatever its case, if there is one."""
+        try:
+            email = normalize_email(email)
+        except ValueError:
+            return self.none()
+        return self.filter(email__iexact=email)
+
+    def status_totals(self) -> dict[str, int]:
+        """Return how many subscribers are in each status, every status named."""
+        totals = dict.fromkeys(Subscriber.Status.values, 0)
+        totals.update(self.order_by().values_list("status").annotate(number=models.Count("id")))
+        return totals
 
 
 class Subscriber(models.Model):
@@ -168,6 +191,23 @@ class Subscriber(models.Model):
         Subscriber.objects.filter(pk=self.pk).update(status=self.status)
 
 
+class SubscriptionQuerySet(models.QuerySet):
+    def pending(self):
+        """Return the subscriptions waiting for their address to be confirmed."""
+        return self.filter(status=Subscription.Status.PENDING)
+
+    def confirmed(self):
+        return self.filter(status=Subscription.Status.CONFIRMED)
+
+    def active(self):
+        """Return the subscriptions not unsubscribed: pending or confirmed."""
+        return self.exclude(status=Subscription.Status.UNSUBSCRIBED)
+
+    def newsletters(self) -> list["Newsletter"]:
+        """Return the newsletters of these subscriptions, in their order, in one query."""
+        return [subscription.newsletter for subscription in self.select_related("newsletter")]
+
+
 class Subscription(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending confirmation"
@@ -186,6 +226,8 @@ class Subscription(models.Model):
     created_at = models.DateTimeField("requested", auto_now_add=True)
     confirmed_at = models.DateTimeField("confirmed", null=True, blank=True)
     unsubscribed_at = models.DateTimeField("unsubscribed", null=True, blank=True)
+
+    objects = SubscriptionQuerySet.as_manager()
 
     class Meta:
         ordering = ["newsletter__position", "newsletter__name"]
@@ -242,6 +284,11 @@ class ConsentRecord(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} on {self.created_at:%Y-%m-%d %H:%M}"
+
+    @staticmethod
+    def newsletter_names(newsletters) -> str:
+        """Return the names of ``newsletters`` as a record keeps them: listed, cut to fit."""
+        return ", ".join(newsletter.name for newsletter in newsletters)[:500]
 
 
 class Issue(models.Model):
@@ -317,6 +364,28 @@ class Issue(models.Model):
         )
         return counts
 
+    def refresh_counts(self) -> dict[str, int]:
+        """Store how many of the issue's deliveries are in each state; return them all."""
+        counts = self.delivery_counts()
+        self.recipient_count = sum(counts.values())
+        self.sent_count = counts[Delivery.Status.SENT]
+        self.failed_count = counts[Delivery.Status.FAILED]
+        Issue.objects.filter(pk=self.pk).update(
+            recipient_count=self.recipient_count,
+            sent_count=self.sent_count,
+            failed_count=self.failed_count,
+        )
+        return counts
+
+    def finish_if_done(self) -> dict[str, int]:
+        """Store the issue's counts, and mark it sent once nothing is waiting or being sent."""
+        counts = self.refresh_counts()
+        if not counts[Delivery.Status.PENDING] and not counts[Delivery.Status.CLAIMED]:
+            Issue.objects.filter(pk=self.pk, status=Issue.Status.SENDING).exclude(
+                deliveries__status__in=[Delivery.Status.PENDING, Delivery.Status.CLAIMED]
+            ).update(status=Issue.Status.SENT, sent_at=timezone.now())
+        return counts
+
     def ordered_stories(self):
         """Return the issue's stories in order, with what the email shows, in one query."""
         from articles.models import Article
@@ -387,6 +456,26 @@ class SendBatch(models.Model):
         return f"{self.issue}: batch {self.pk} ({self.worker})"
 
 
+class DeliveryQuerySet(models.QuerySet):
+    def pending(self):
+        """Return the deliveries waiting for a worker to claim them."""
+        return self.filter(status=Delivery.Status.PENDING)
+
+    def retryable(self):
+        """Return the deliveries that failed for now (the server said try later)."""
+        return self.filter(status=Delivery.Status.FAILED, temporary=True)
+
+    def failure_summary(self, limit: int = 5) -> list[dict]:
+        """Return the ``limit`` commonest errors of the failed deliveries, with their number."""
+        return list(
+            self.filter(status=Delivery.Status.FAILED)
+            .order_by()
+            .values("error", "temporary")
+            .annotate(number=models.Count("id"))
+            .order_by("-number")[:limit]
+        )
+
+
 class Delivery(models.Model):
     """One issue to one subscriber: the record that stops it ever being sent twice.
 
@@ -428,6 +517,8 @@ class Delivery(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DeliveryQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

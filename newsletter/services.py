@@ -1,20 +1,19 @@
-"""State changes to subscribers and issues. The views, the admin and the tasks call these."""
+"""State changes to subscribers and issues. The views, the admin and the webhooks call these.
 
-import csv
-import io
+The services queue their background work through ``newsletter.tasks``, which never calls
+back into them: what a task needs to know about an issue or a subscriber is a model or
+queryset method.
+"""
+
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import timedelta
-from functools import partial
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.permissions import require_permission
-from newsletter.addresses import MAX_EMAIL_LENGTH, normalize_email, truncated_ip
+from newsletter import tasks
+from newsletter.addresses import normalize_email, truncated_ip
+from newsletter.emails import issue_message
 from newsletter.models import (
     ConsentRecord,
     Delivery,
@@ -27,24 +26,6 @@ from newsletter.models import (
 DELIVERY_INSERT_BATCH = 2000
 
 
-def newsletter_names(newsletters: Iterable[Newsletter]) -> str:
-    return ", ".join(newsletter.name for newsletter in newsletters)[:500]
-
-
-def subscriber_for_email(email: str) -> Subscriber:
-    """Return the subscriber for ``email`` (any case), creating it race-safely if new."""
-    email = normalize_email(email)
-    try:
-        subscriber, _ = Subscriber.objects.get_or_create(
-            email__iexact=email, defaults={"email": email}
-        )
-    except IntegrityError:
-        # Another request inserted the same address between our read and our write;
-        # get_or_create retries once, a flood can need one more read.
-        subscriber = Subscriber.objects.get(email__iexact=email)
-    return subscriber
-
-
 def subscriber_locked_for_email(email: str) -> tuple[Subscriber, bool]:
     """Return the subscriber for ``email`` locked for this transaction, and whether it is new.
 
@@ -52,7 +33,7 @@ def subscriber_locked_for_email(email: str) -> tuple[Subscriber, bool]:
     (the row is this transaction's own until it commits).
     """
     email = normalize_email(email)
-    subscriber = Subscriber.objects.select_for_update().filter(email__iexact=email).first()
+    subscriber = Subscriber.objects.select_for_update().for_email(email).first()
     if subscriber is not None:
         return subscriber, False
     try:
@@ -60,7 +41,7 @@ def subscriber_locked_for_email(email: str) -> tuple[Subscriber, bool]:
             return Subscriber.objects.create(email=email), True
     except IntegrityError:
         # Another request inserted the same address since our read; wait for its lock.
-        return Subscriber.objects.select_for_update().get(email__iexact=email), False
+        return Subscriber.objects.select_for_update().for_email(email).get(), False
 
 
 # Readers --------------------------------------------------------------------------
@@ -102,15 +83,13 @@ def subscriber_sign_up(
         subscriber=subscriber,
         kind=ConsentRecord.Kind.SIGNUP,
         text=consent_text,
-        newsletters=newsletter_names(newsletters),
+        newsletters=ConsentRecord.newsletter_names(newsletters),
         page_url=page_url[:500],
         ip_network=truncated_ip(ip_address),
     )
     if not created or not newsletters:
         subscriber.refresh_status()
-    from newsletter.tasks import subscriber_send_signup_email
-
-    transaction.on_commit(partial(subscriber_send_signup_email.enqueue, subscriber.pk))
+    tasks.subscriber_enqueue_signup_email(subscriber)
     return subscriber
 
 
@@ -122,11 +101,7 @@ def subscriber_confirm(*, subscriber: Subscriber, ip_address: str = "", page_url
     """
     subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
     now = timezone.now()
-    pending = list(
-        subscriber.subscriptions.select_related("newsletter").filter(
-            status=Subscription.Status.PENDING
-        )
-    )
+    pending = list(subscriber.subscriptions.pending().select_related("newsletter"))
     if pending:
         Subscription.objects.filter(pk__in=[subscription.pk for subscription in pending]).update(
             status=Subscription.Status.CONFIRMED, confirmed_at=now, unsubscribed_at=None
@@ -135,7 +110,9 @@ def subscriber_confirm(*, subscriber: Subscriber, ip_address: str = "", page_url
             subscriber=subscriber,
             kind=ConsentRecord.Kind.CONFIRMATION,
             text="Followed the confirmation link sent to this address.",
-            newsletters=newsletter_names(subscription.newsletter for subscription in pending),
+            newsletters=ConsentRecord.newsletter_names(
+                subscription.newsletter for subscription in pending
+            ),
             page_url=page_url[:500],
             ip_network=truncated_ip(ip_address),
         )
@@ -143,12 +120,7 @@ def subscriber_confirm(*, subscriber: Subscriber, ip_address: str = "", page_url
             subscriber.confirmed_at = now
             Subscriber.objects.filter(pk=subscriber.pk).update(confirmed_at=now)
         subscriber.refresh_status()
-    return [
-        subscription.newsletter
-        for subscription in subscriber.subscriptions.select_related("newsletter").filter(
-            status=Subscription.Status.CONFIRMED
-        )
-    ]
+    return subscriber.subscriptions.confirmed().newsletters()
 
 
 @transaction.atomic
@@ -159,9 +131,7 @@ def subscriber_unsubscribe(
 
     Unsubscribing twice is harmless: the second time nothing is left to leave.
     """
-    subscriptions = subscriber.subscriptions.select_related("newsletter").exclude(
-        status=Subscription.Status.UNSUBSCRIBED
-    )
+    subscriptions = subscriber.subscriptions.active().select_related("newsletter")
     if newsletter is not None:
         subscriptions = subscriptions.filter(newsletter=newsletter)
     left = list(subscriptions.select_for_update(of=("self",)))
@@ -214,7 +184,7 @@ def subscriber_set_preferences(
             subscriber=subscriber,
             kind=ConsentRecord.Kind.PREFERENCES,
             text=consent_text,
-            newsletters=newsletter_names(added),
+            newsletters=ConsentRecord.newsletter_names(added),
             page_url=page_url[:500],
             ip_network=truncated_ip(ip_address),
         )
@@ -238,198 +208,7 @@ def subscriber_erase(*, subscriber: Subscriber, user) -> None:
     subscriber.delete()
 
 
-@dataclass
-class ImportRow:
-    line: int
-    email: str
-    problem: str = ""
-    outcome: str = ""
-
-
-@dataclass
-class ImportReport:
-    rows: list[ImportRow] = field(default_factory=list)
-    file_problem: str = ""
-
-    @property
-    def problems(self) -> list[ImportRow]:
-        return [row for row in self.rows if row.problem]
-
-    @property
-    def accepted(self) -> bool:
-        return not self.file_problem and not self.problems and bool(self.rows)
-
-    def count(self, outcome: str) -> int:
-        return sum(1 for row in self.rows if row.outcome == outcome)
-
-
-IMPORT_ADDED = "added"
-IMPORT_ALREADY = "already subscribed"
-IMPORT_UNSUBSCRIBED = "skipped: unsubscribed earlier"
-MAX_IMPORT_ROWS = 50_000
-
-# Spreadsheets run cells that start with these as formulas; exports prefix them with a
-# quote (OWASP "CSV injection") and imports take it off again.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: str) -> str:
-    """Return ``value`` so that no spreadsheet reads it as a formula."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
-def csv_unescape(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
-
-
-def subscriber_import_check(text: str) -> ImportReport:
-    """Return a report on every row of a subscriber CSV, without changing anything."""
-    report = ImportReport()
-    reader = csv.DictReader(io.StringIO(text))
-    fieldnames = [name.strip().lower() for name in reader.fieldnames or []]
-    if "email" not in fieldnames:
-        report.file_problem = 'The first line must be a header with an "email" column.'
-        return report
-    reader.fieldnames = fieldnames
-    seen = {}
-    try:
-        for record in reader:
-            line = reader.line_num
-            if len(report.rows) >= MAX_IMPORT_ROWS:
-                report.file_problem = f"The file has more than {MAX_IMPORT_ROWS:,} rows; split it."
-                return report
-            raw = csv_unescape((record.get("email") or "").strip())
-            row = ImportRow(line=line, email=raw)
-            report.rows.append(row)
-            row.problem = email_problem(raw)
-            if row.problem:
-                continue
-            row.email = normalize_email(raw)
-            key = row.email.lower()
-            if key in seen:
-                row.problem = f"the same address as line {seen[key]}"
-            else:
-                seen[key] = line
-    except csv.Error as error:
-        report.file_problem = f"Line {reader.line_num}: {error}"
-    if not report.rows and not report.file_problem:
-        report.file_problem = "The file has no addresses."
-    return report
-
-
-def email_problem(raw: str) -> str:
-    """Return what is wrong with ``raw`` as a subscriber's address, or ""."""
-    if not raw:
-        return "no email address"
-    if len(raw) > MAX_EMAIL_LENGTH:
-        return f"longer than {MAX_EMAIL_LENGTH} characters"
-    try:
-        normalized = normalize_email(raw)
-        validate_email(normalized)
-    except (ValueError, ValidationError):
-        return "not a valid email address"
-    if len(normalized) > MAX_EMAIL_LENGTH:
-        return f"longer than {MAX_EMAIL_LENGTH} characters"
-    return ""
-
-
-@transaction.atomic
-def subscriber_import(
-    *,
-    text: str,
-    newsletters: Iterable[Newsletter],
-    consent_text: str,
-    user,
-) -> ImportReport:
-    """Subscribe every address in the CSV ``text`` to ``newsletters``, or none if one is bad.
-
-    Staff attest that each person consented (``consent_text`` says how); addresses are
-    confirmed at once, except those that unsubscribed before, which are left alone.
-    """
-    require_permission(user, "newsletter.import_subscribers", "import subscribers")
-    report = subscriber_import_check(text)
-    if not report.accepted:
-        return report
-    newsletters = list(newsletters)
-    names = newsletter_names(newsletters)
-    now = timezone.now()
-    for row in report.rows:
-        subscriber = subscriber_for_email(row.email)
-        statuses = dict(
-            subscriber.subscriptions.filter(newsletter__in=newsletters).values_list(
-                "newsletter_id", "status"
-            )
-        )
-        added = []
-        for newsletter in newsletters:
-            status = statuses.get(newsletter.pk)
-            if status == Subscription.Status.CONFIRMED:
-                continue
-            if status == Subscription.Status.UNSUBSCRIBED:
-                continue
-            Subscription.objects.update_or_create(
-                subscriber=subscriber,
-                newsletter=newsletter,
-                defaults={"status": Subscription.Status.CONFIRMED, "confirmed_at": now},
-            )
-            added.append(newsletter)
-        if added:
-            row.outcome = IMPORT_ADDED
-            ConsentRecord.objects.create(
-                subscriber=subscriber,
-                kind=ConsentRecord.Kind.IMPORT,
-                text=consent_text,
-                newsletters=names,
-                recorded_by=user,
-            )
-            if subscriber.confirmed_at is None:
-                Subscriber.objects.filter(pk=subscriber.pk).update(confirmed_at=now)
-            subscriber.refresh_status()
-        elif Subscription.Status.UNSUBSCRIBED in statuses.values():
-            row.outcome = IMPORT_UNSUBSCRIBED
-        else:
-            row.outcome = IMPORT_ALREADY
-    return report
-
-
 # Issues ---------------------------------------------------------------------------
-
-
-def parallel_sends() -> int:
-    """Return how many workers may send one issue at once (``NEWSLETTER_PARALLEL_SENDS``)."""
-    return max(1, int(settings.NEWSLETTER_PARALLEL_SENDS))
-
-
-def retry_delay() -> timedelta:
-    return timedelta(seconds=float(settings.NEWSLETTER_RETRY_DELAY))
-
-
-def issue_enqueue_sending(issue: Issue) -> None:
-    """Queue sending tasks for ``issue`` after commit: one per worker that can help, at most.
-
-    Each task claims batches until none are left, so with one worker the first task does
-    everything and the others find nothing to do; with several, they share the batches.
-    """
-    from newsletter.sending import batch_size
-    from newsletter.tasks import issue_send_deliveries
-
-    pending = issue.deliveries.filter(status=Delivery.Status.PENDING).count()
-    tasks = min(parallel_sends(), max(1, -(-pending // batch_size())))
-    for _ in range(tasks):
-        transaction.on_commit(partial(issue_send_deliveries.enqueue, issue.pk))
-
-
-def issue_send_later(issue: Issue) -> None:
-    """Queue one more sending task to run after ``NEWSLETTER_RETRY_DELAY`` seconds.
-
-    For a mail server that refused for now, and for batches other workers still hold:
-    if those workers stopped, their batches are taken over when it runs. Backends that
-    cannot defer (the immediate one of ``make run``) leave it to the next "Resume sending".
-    """
-    from newsletter.tasks import issue_send_deliveries
-
-    if issue_send_deliveries.get_backend().supports_defer:
-        issue_send_deliveries.using(run_after=timezone.now() + retry_delay()).enqueue(issue.pk)
 
 
 @transaction.atomic
@@ -459,40 +238,14 @@ def issue_send(*, issue: Issue, user) -> int:
     issue.send_started_at = issue.send_started_at or timezone.now()
     issue.sent_at = None
     issue.save(update_fields=["status", "send_started_at", "sent_at"])
-    issue_refresh_counts(issue=issue)
-    issue_enqueue_sending(issue)
+    issue.refresh_counts()
+    tasks.issue_enqueue_sending(issue)
     return added
-
-
-def issue_refresh_counts(*, issue: Issue) -> dict[str, int]:
-    """Store on ``issue`` how many of its deliveries are in each state; return them all."""
-    counts = issue.delivery_counts()
-    issue.recipient_count = sum(counts.values())
-    issue.sent_count = counts[Delivery.Status.SENT]
-    issue.failed_count = counts[Delivery.Status.FAILED]
-    Issue.objects.filter(pk=issue.pk).update(
-        recipient_count=issue.recipient_count,
-        sent_count=issue.sent_count,
-        failed_count=issue.failed_count,
-    )
-    return counts
-
-
-def issue_finish_if_done(issue: Issue) -> dict[str, int]:
-    """Store ``issue``'s counts, and mark it sent once nothing is waiting or being sent."""
-    counts = issue_refresh_counts(issue=issue)
-    if not counts[Delivery.Status.PENDING] and not counts[Delivery.Status.CLAIMED]:
-        Issue.objects.filter(pk=issue.pk, status=Issue.Status.SENDING).exclude(
-            deliveries__status__in=[Delivery.Status.PENDING, Delivery.Status.CLAIMED]
-        ).update(status=Issue.Status.SENT, sent_at=timezone.now())
-    return counts
 
 
 def issue_send_test(*, issue: Issue, user) -> None:
     """Send ``issue`` to ``user``'s own address now, marked as a test; raise if SMTP fails."""
     require_permission(user, "newsletter.send_issue", "send issues")
-    from newsletter.emails import issue_message
-
     message = issue_message(issue, Subscriber(email=user.email))
     message.subject = f"[Test] {issue.subject}"
     message.send()
@@ -506,9 +259,7 @@ def issue_retry_failed(*, issue: Issue, user) -> int:
     fail again, and repeated attempts count against the sender's reputation.
     """
     require_permission(user, "newsletter.send_issue", "send issues")
-    return deliveries_requeue(
-        issue.deliveries.filter(status=Delivery.Status.FAILED, temporary=True)
-    )
+    return deliveries_requeue(issue.deliveries.retryable())
 
 
 @transaction.atomic
@@ -539,6 +290,6 @@ def deliveries_requeue(deliveries) -> int:
     )
     for issue in Issue.objects.filter(pk__in=issue_ids):
         Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.SENDING, sent_at=None)
-        issue_refresh_counts(issue=issue)
-        issue_enqueue_sending(issue)
+        issue.refresh_counts()
+        tasks.issue_enqueue_sending(issue)
     return count

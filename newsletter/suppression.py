@@ -20,7 +20,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.permissions import require_permission
-from newsletter.addresses import normalize_email
 from newsletter.models import Delivery, Subscriber, SuppressionReason
 
 
@@ -48,11 +47,7 @@ def soft_bounce_window() -> timedelta:
 
 def subscriber_for_address(email: str) -> Subscriber | None:
     """Return the subscriber with address ``email`` (any case), or None."""
-    try:
-        email = normalize_email(email)
-    except ValueError:
-        return None
-    return Subscriber.objects.filter(email__iexact=email).first()
+    return Subscriber.objects.for_email(email).first()
 
 
 @transaction.atomic
@@ -85,9 +80,7 @@ def address_bounced(email: str, kind: Bounce, *, detail: str = "", source: str =
         suppress(subscriber, REASONS[kind], detail, now=now)
         subscriber.save(update_fields=["suppressed_at", "suppression_reason", "suppression_detail"])
     if subscriber.is_suppressed:
-        Delivery.objects.filter(subscriber=subscriber, status=Delivery.Status.PENDING).update(
-            status=Delivery.Status.SUPPRESSED, updated_at=now
-        )
+        subscriber.deliveries.pending().update(status=Delivery.Status.SUPPRESSED, updated_at=now)
     return subscriber.is_suppressed
 
 

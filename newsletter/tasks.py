@@ -1,14 +1,20 @@
 """Background work for the newsletter, run by the tasks worker on the "newsletter" queue.
 
-``python manage.py db_worker --queue-name newsletter`` runs them in production.
+``python manage.py db_worker --queue-name newsletter`` runs them in production. The
+services queue them through the functions here; nothing here imports the services.
 """
 
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 from django_tasks import task
 
 from newsletter import sending
 from newsletter.emails import IssueEmail, already_subscribed_message, confirmation_message
-from newsletter.models import Delivery, Issue, Subscriber, Subscription
-from newsletter.services import issue_finish_if_done, issue_send_later
+from newsletter.models import Delivery, Issue, Subscriber
 
 
 @task(queue_name="newsletter")
@@ -23,11 +29,10 @@ def subscriber_send_signup_email(subscriber_id: int) -> str:
         return "none"
     if subscriber.is_suppressed:
         return "suppressed"  # it bounced or complained: nothing is sent to it again
-    statuses = set(subscriber.subscriptions.values_list("status", flat=True))
-    if Subscription.Status.PENDING in statuses:
+    if subscriber.subscriptions.pending().exists():
         confirmation_message(subscriber).send()
         return "confirmation"
-    if Subscription.Status.CONFIRMED in statuses:
+    if subscriber.subscriptions.confirmed().exists():
         already_subscribed_message(subscriber).send()
         return "already subscribed"
     return "none"
@@ -58,7 +63,44 @@ def issue_send_deliveries(issue_id: int) -> dict:
         if result.taken_over or (result.trouble and result.sent == 0):
             stalled = True
             break
-    counts = issue_finish_if_done(issue)
+    counts = issue.finish_if_done()
     if stalled or counts[Delivery.Status.CLAIMED]:
         issue_send_later(issue)
     return counts
+
+
+def subscriber_enqueue_signup_email(subscriber: Subscriber) -> None:
+    """Queue the sign-up email to ``subscriber`` for when the transaction commits."""
+    transaction.on_commit(partial(subscriber_send_signup_email.enqueue, subscriber.pk))
+
+
+def parallel_sends() -> int:
+    """Return how many workers may send one issue at once (``NEWSLETTER_PARALLEL_SENDS``)."""
+    return max(1, int(settings.NEWSLETTER_PARALLEL_SENDS))
+
+
+def retry_delay() -> timedelta:
+    return timedelta(seconds=float(settings.NEWSLETTER_RETRY_DELAY))
+
+
+def issue_enqueue_sending(issue: Issue) -> None:
+    """Queue sending tasks for ``issue`` after commit: one per worker that can help, at most.
+
+    Each task claims batches until none are left, so with one worker the first task does
+    everything and the others find nothing to do; with several, they share the batches.
+    """
+    pending = issue.deliveries.pending().count()
+    tasks = min(parallel_sends(), max(1, -(-pending // sending.batch_size())))
+    for _ in range(tasks):
+        transaction.on_commit(partial(issue_send_deliveries.enqueue, issue.pk))
+
+
+def issue_send_later(issue: Issue) -> None:
+    """Queue one more sending task to run after ``NEWSLETTER_RETRY_DELAY`` seconds.
+
+    For a mail server that refused for now, and for batches other workers still hold:
+    if those workers stopped, their batches are taken over when it runs. Backends that
+    cannot defer (the immediate one of ``make run``) leave it to the next "Resume sending".
+    """
+    if issue_send_deliveries.get_backend().supports_defer:
+        issue_send_deliveries.using(run_after=timezone.now() + retry_delay()).enqueue(issue.pk)

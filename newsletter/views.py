@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from newsletter import ratelimit, services, tokens
 from newsletter.addresses import client_ip, email_fingerprint
 from newsletter.forms import PreferencesForm, SignupForm
-from newsletter.models import Newsletter, Subscriber, Subscription
+from newsletter.models import Newsletter, Subscriber
 
 
 def see_other(url: str) -> HttpResponseRedirect:
@@ -182,12 +182,7 @@ def confirm(request, token):
             "newsletter/confirm_done.html",
             {"newsletters": newsletters, "preferences_url": tokens.preferences_url(subscriber)},
         )
-    awaiting = [
-        subscription.newsletter
-        for subscription in subscriber.subscriptions.select_related("newsletter").filter(
-            status=Subscription.Status.PENDING
-        )
-    ]
+    awaiting = subscriber.subscriptions.pending().newsletters()
     return render(
         request,
         "newsletter/confirm.html",
@@ -253,9 +248,7 @@ def preferences(request, token):
                 page_url=request.path.rsplit("/", 2)[0] + "/",
             )
             saved = True
-    current = subscriber.subscriptions.exclude(status=Subscription.Status.UNSUBSCRIBED).values_list(
-        "newsletter_id", flat=True
-    )
+    current = subscriber.subscriptions.active().values_list("newsletter_id", flat=True)
     if request.method != "POST" or saved:
         form = PreferencesForm(initial={"newsletters": list(current)})
     return render(

@@ -65,13 +65,7 @@ def newsletter_dashboard(context):
     user = getattr(request, "user", None)
     if user is None or not user.has_perm("newsletter.view_subscriber"):
         return {"show": False}
-    totals = dict.fromkeys(Subscriber.Status.values, 0)
-    totals.update(
-        Subscriber.objects.order_by()
-        .values_list("status")
-        .annotate(number=Count("id"))
-        .values_list("status", "number")
-    )
+    totals = Subscriber.objects.status_totals()
     days = daily_signups()
     return {
         "show": True,
