@@ -12,9 +12,8 @@ import pytest
 from newsletter import tokens
 from newsletter.models import Subscriber, Subscription
 from tests.browser.test_accessibility import violations
-from tests.factories import ArticleFactory
+from tests.factories import ArticleFactory, SubscriberFactory, subscribe
 from tests.newsletter import conftest as newsletter_fixtures
-from tests.newsletter.factories import SubscriberFactory, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

@@ -1,7 +1,7 @@
 import pytest
 
-from newsletter.models import Newsletter
-from tests.factories import UserFactory
+from newsletter.models import Newsletter, Subscription
+from tests.factories import SubscriberFactory, UserFactory, subscribe
 from tests.newsletter.smtp import start_smtp_server
 
 SITE_URL = "https://news.example.org"
@@ -48,3 +48,15 @@ def audience(client):
     user = UserFactory(username="audience-desk", role="Audience", email="desk@example.org")
     client.force_login(user)
     return user
+
+
+@pytest.fixture
+def readers(newsletters):
+    """Return a confirmed, a pending and an unsubscribed reader, by those names."""
+    confirmed = SubscriberFactory(email="confirmed@example.com")
+    subscribe(confirmed, newsletters["daily"])
+    pending = SubscriberFactory(email="pending@example.com")
+    subscribe(pending, newsletters["breaking"], status=Subscription.Status.PENDING)
+    left = SubscriberFactory(email="left@example.com")
+    subscribe(left, newsletters["daily"], status=Subscription.Status.UNSUBSCRIBED)
+    return {"confirmed": confirmed, "pending": pending, "left": left}

@@ -13,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from newsletter.models import Delivery, SuppressionReason
-from tests.newsletter.factories import IssueFactory, SubscriberFactory
+from tests.factories import IssueFactory, SubscriberFactory
 
 BOUNCES = Path(__file__).parent / "bounces"
 

@@ -17,8 +17,7 @@ from newsletter.emails import GMAIL_CLIP_BYTES
 from newsletter.models import Delivery, Issue, IssueStory, SendBatch, Subscriber
 from newsletter.tasks import issue_send_deliveries, subscriber_send_signup_email
 from photos.models import Photo
-from tests.factories import ArticleFactory, UserFactory
-from tests.newsletter.factories import IssueFactory, confirmed_readers
+from tests.factories import ArticleFactory, IssueFactory, UserFactory, confirmed_readers
 from tests.photos import samples
 
 pytestmark = pytest.mark.django_db

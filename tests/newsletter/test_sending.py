@@ -11,8 +11,15 @@ from newsletter import services
 from newsletter.models import Delivery, Issue, IssueStory, Subscription
 from newsletter.sending import UNKNOWN_OUTCOME
 from newsletter.tasks import issue_send_deliveries
-from tests.factories import ArticleFactory, PhotoFactory, UserFactory
-from tests.newsletter.factories import IssueFactory, SubscriberFactory, confirmed_readers, subscribe
+from tests.factories import (
+    ArticleFactory,
+    IssueFactory,
+    PhotoFactory,
+    SubscriberFactory,
+    UserFactory,
+    confirmed_readers,
+    subscribe,
+)
 from tests.newsletter.test_signup import link_in, parts
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test import Client
 
 from newsletter.models import ConsentRecord, Subscriber, Subscription
-from tests.newsletter.factories import SubscriberFactory, subscribe
+from tests.factories import SubscriberFactory, subscribe
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.test import Client
 
 from newsletter import tokens
 from newsletter.models import ConsentRecord, Subscriber, Subscription
-from tests.newsletter.factories import SubscriberFactory, subscribe
+from tests.factories import SubscriberFactory, subscribe
 from tests.newsletter.test_signup import link_in, parts, sign_up
 
 pytestmark = pytest.mark.django_db

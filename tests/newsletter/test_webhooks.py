@@ -22,7 +22,7 @@ import pytest
 from django.test import Client
 
 from newsletter.models import Subscriber, Subscription, SuppressionReason
-from tests.newsletter.factories import SubscriberFactory, subscribe
+from tests.factories import SubscriberFactory, subscribe
 
 WEBHOOK_SECRET = "anymail:4f2c8e0b9d7a6c5e"
 MAILGUN_SIGNING_KEY = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"

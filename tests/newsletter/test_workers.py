@@ -19,8 +19,7 @@ from django.utils import timezone
 from newsletter import services
 from newsletter.models import Delivery, Issue, SendBatch, Subscriber, Subscription
 from tests.database import shared_database_url
-from tests.factories import UserFactory
-from tests.newsletter.factories import IssueFactory
+from tests.factories import IssueFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

@@ -9,8 +9,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.factories import ArticleFactory, AuthorFactory, SectionFactory, TagFactory, UserFactory
-from tests.newsletter.factories import NewsletterFactory
+from tests.factories import (
+    ArticleFactory,
+    AuthorFactory,
+    NewsletterFactory,
+    SectionFactory,
+    TagFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
