@@ -3,8 +3,6 @@ import smtplib
 from datetime import timedelta
 
 from django.contrib import admin, messages
-from django.contrib.admin.models import DELETION, LogEntry
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import (
@@ -296,23 +294,8 @@ class SubscriberAdmin(admin.ModelAdmin):
     def erase_selected(self, request, queryset):
         if request.POST.get("confirm") == "yes":
             count = 0
-            content_type = ContentType.objects.get_for_model(Subscriber)
             for subscriber in queryset:
-                subscriber_id = subscriber.pk
                 services.subscriber_erase(subscriber=subscriber, user=request.user)
-                erased = f"Subscriber #{subscriber_id} (erased)"
-                # Earlier log entries name the address: they go too.
-                LogEntry.objects.filter(
-                    content_type=content_type, object_id=str(subscriber_id)
-                ).update(object_repr=erased, change_message="")
-                LogEntry.objects.create(
-                    user=request.user,
-                    content_type=content_type,
-                    object_id=str(subscriber_id),
-                    object_repr=erased,
-                    action_flag=DELETION,
-                    change_message="Erased on a data-protection request.",
-                )
                 count += 1
             self.message_user(
                 request,

@@ -7,6 +7,8 @@ queryset method.
 
 from collections.abc import Iterable
 
+from django.contrib.admin.models import DELETION, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -198,14 +200,32 @@ def subscriber_set_preferences(
 
 @transaction.atomic
 def subscriber_erase(*, subscriber: Subscriber, user) -> None:
-    """Remove everything that identifies ``subscriber``; delivery counts stay, anonymous.
+    """Remove ``subscriber``'s address from everywhere it is kept; delivery counts stay.
 
-    Subscriptions and consent records go with the subscriber. Deliveries lose their link
-    to it and any error text, which may quote the address.
+    Subscriptions, consent records and the suppression detail go with the subscriber row.
+    Deliveries lose their link to it and any error text, which may quote the address.
+    Earlier admin log entries about it are renamed and emptied, and one more records the
+    erasure. Task results keep subscriber ids, not addresses, except the traceback of a
+    sign-up email the mail server refused, which ``tasks.subscriber_forget_results`` empties.
     """
     require_permission(user, "newsletter.erase_subscriber", "erase subscribers")
+    subscriber_id = subscriber.pk
     Delivery.objects.filter(subscriber=subscriber).update(subscriber=None, error="")
     subscriber.delete()
+    erased = f"Subscriber #{subscriber_id} (erased)"
+    content_type = ContentType.objects.get_for_model(Subscriber)
+    LogEntry.objects.filter(content_type=content_type, object_id=str(subscriber_id)).update(
+        object_repr=erased, change_message=""
+    )
+    LogEntry.objects.create(
+        user=user,
+        content_type=content_type,
+        object_id=str(subscriber_id),
+        object_repr=erased,
+        action_flag=DELETION,
+        change_message="Erased on a data-protection request.",
+    )
+    tasks.subscriber_forget_results(subscriber_id)
 
 
 # Issues ---------------------------------------------------------------------------

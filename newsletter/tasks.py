@@ -7,6 +7,7 @@ services queue them through the functions here; nothing here imports the service
 from datetime import timedelta
 from functools import partial
 
+from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -72,6 +73,22 @@ def issue_send_deliveries(issue_id: int) -> dict:
 def subscriber_enqueue_signup_email(subscriber: Subscriber) -> None:
     """Queue the sign-up email to ``subscriber`` for when the transaction commits."""
     transaction.on_commit(partial(subscriber_send_signup_email.enqueue, subscriber.pk))
+
+
+def subscriber_forget_results(subscriber_id: int) -> None:
+    """Empty the tracebacks of failed sign-up emails to ``subscriber_id``.
+
+    A refusal from the mail server quotes the address, and the database backend keeps
+    the traceback of every failed task; a task's arguments hold only the subscriber's id.
+    """
+    if not apps.is_installed("django_tasks_db"):
+        return  # another backend keeps its results outside this database
+    # Imported here: its models cannot be loaded while the app is not installed.
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.filter(
+        task_path=subscriber_send_signup_email.module_path, args_kwargs__args__0=subscriber_id
+    ).exclude(traceback="").update(traceback="")
 
 
 def parallel_sends() -> int:
