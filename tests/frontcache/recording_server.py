@@ -1,7 +1,7 @@
 """A local HTTP server that records what it is sent: stands in for a CDN's purge API.
 
 A CDN cannot run here, so its purges are checked against the request format its API
-documentation gives (frontcache/purge.py links them), sent over real HTTP.
+documentation gives (frontcache/fronts.py links them), sent over real HTTP.
 """
 
 import json
