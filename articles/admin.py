@@ -81,13 +81,11 @@ class StatusFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        now = timezone.now()
-        published = Article.Status.PUBLISHED
         return {
             "draft": lambda: queryset.filter(status=Article.Status.DRAFT),
             "review": lambda: queryset.filter(status=Article.Status.REVIEW),
-            "scheduled": lambda: queryset.filter(status=published, published_at__gt=now),
-            "live": lambda: queryset.filter(status=published, published_at__lte=now),
+            "scheduled": lambda: queryset.scheduled(),
+            "live": lambda: queryset.published(),
             "withdrawn": lambda: queryset.filter(status=Article.Status.WITHDRAWN),
             "pending": lambda: queryset.filter(pending_update__isnull=False),
         }.get(self.value(), lambda: queryset)()
@@ -235,12 +233,12 @@ class ArticleAdmin(StoryEditingAdminMixin, PhotoChooserAdminMixin, VersionAdmin)
         return self.status_word(article)
 
     def status_word(self, article):
-        label = article.status_label
-        if label == "Scheduled":
+        if article.is_scheduled:
             when = timezone.localtime(article.published_at).strftime("%d %b %Y, %H:%M %Z")
             return format_html(
                 '<span class="status status-scheduled">Scheduled for {}</span>', when
             )
+        label = article.status_label
         return format_html(
             '<span class="status status-{}">{}</span>', label.lower().replace(" ", "-"), label
         )
@@ -390,7 +388,7 @@ class ArticleAdmin(StoryEditingAdminMixin, PhotoChooserAdminMixin, VersionAdmin)
                 done = (
                     "Scheduled for "
                     + timezone.localtime(article.published_at).strftime("%d %b %Y, %H:%M %Z")
-                    if article.published_at > timezone.now()
+                    if article.is_scheduled
                     else "Published."
                 )
             messages.success(request, f"“{article.headline}”: {done}")

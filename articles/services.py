@@ -212,9 +212,7 @@ def article_publish(*, article: Article, user, at: datetime | None = None) -> Ar
         article.status = Article.Status.PUBLISHED
         article.save()
         when = timezone.localtime(article.published_at).strftime("%d %b %Y %H:%M %Z")
-        record_revision(
-            user, f"Scheduled for {when}" if article.published_at > timezone.now() else "Published"
-        )
+        record_revision(user, f"Scheduled for {when}" if article.is_scheduled else "Published")
     return article
 
 

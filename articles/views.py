@@ -1,7 +1,4 @@
 from django.core import signing
-from django.db import connection
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -26,9 +23,6 @@ from frontcache import keys as surrogate_keys
 from photos.models import Photo
 
 LISTING_PAGE_SIZE = 20
-RELATED_STORIES = 4
-# Enough that the stories sharing the most tags are almost always among them.
-RELATED_CANDIDATES_PER_SOURCE = 100
 
 
 class PublishedArticleMixin:
@@ -131,7 +125,7 @@ class ArticleDetailView(PublishedArticleMixin, DateDetailView):
         return super().get_queryset().for_detail()
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(related=related_stories(self.object), **kwargs)
+        return super().get_context_data(related=self.object.related(), **kwargs)
 
     def get(self, request, *args, **kwargs):
         try:
@@ -158,40 +152,6 @@ class ArticleDetailView(PublishedArticleMixin, DateDetailView):
             return render(
                 request, "articles/article_withdrawn.html", {"article": withdrawn}, status=410
             )
-
-
-def related_stories(article):
-    """Return a few public stories sharing the most tags with ``article``, then the newest.
-
-    Candidates are the newest stories of each of its tags and of its section, found
-    through their indexes; only they are ranked. Ranking every public story that shares
-    anything with this one cost a join over the whole archive on every story page.
-    """
-    tag_ids = [tag.pk for tag in article.tags.all()]
-    others = Article.objects.published().exclude(pk=article.pk).order_by("-published_at")
-    sources = [others.filter(tags=tag_id) for tag_id in tag_ids]
-    if article.section_id is not None:
-        sources.append(others.filter(section_id=article.section_id))
-    if not sources:
-        return []
-    first, *rest = [source.values("pk")[:RELATED_CANDIDATES_PER_SOURCE] for source in sources]
-    candidates = first.union(*rest, all=True)
-    if rest and not connection.features.supports_slicing_ordering_in_compound:
-        # SQLite (make run) refuses LIMIT inside a UNION: one small query per source there.
-        candidates = {row["pk"] for source in (first, *rest) for row in source}
-    shared_tags = (
-        Article.tags.through.objects.filter(article=OuterRef("pk"), tag__in=tag_ids)
-        .order_by()
-        .values("article")
-        .annotate(count=Count("*"))
-        .values("count")
-    )
-    return list(
-        Article.objects.filter(pk__in=candidates)
-        .annotate(shared_tags=Coalesce(Subquery(shared_tags), 0))
-        .for_card()
-        .order_by("-shared_tags", "-published_at", "-pk")[:RELATED_STORIES]
-    )
 
 
 def show_pending_update(article):

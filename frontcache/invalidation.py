@@ -38,18 +38,14 @@ class StoryState:
     author_ids: frozenset = field(default_factory=frozenset)
 
     def is_public(self, now):
-        return (
-            self.status == "published"
-            and self.published_at is not None
-            and (self.published_at <= now)
-        )
+        from articles.models import is_public_at
+
+        return is_public_at(self.status, self.published_at, now)
 
     def is_scheduled(self, now):
-        return (
-            self.status == "published"
-            and self.published_at is not None
-            and (self.published_at > now)
-        )
+        from articles.models import is_scheduled_at
+
+        return is_scheduled_at(self.status, self.published_at, now)
 
     def was_seen(self, now):
         """Return whether any page may show this state (public, or a withdrawn story's 410)."""

@@ -40,7 +40,7 @@ def refresh_next_publication():
     from articles.models import Article
 
     next_at = (
-        Article.objects.filter(status=Article.Status.PUBLISHED, published_at__gt=timezone.now())
+        Article.objects.scheduled()
         .order_by("published_at")
         .values_list("published_at", flat=True)
         .first()

@@ -1,10 +1,7 @@
 from collections import defaultdict
-from datetime import UTC, datetime
 from itertools import groupby
 from operator import itemgetter
 
-from django.db.models import Subquery, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.views.generic import TemplateView
 
@@ -29,24 +26,7 @@ class HomeView(TemplateView):
         plan = self.get_plan()
         now = timezone.now()
         public = Article.objects.published()
-        # Rank only among the newest stories: sorting every story ever published by
-        # featured flag or per section took 200 ms at 100,000 stories, and a home page
-        # shows recent news. Older featured stories no longer lead.
-        oldest_candidate = Coalesce(
-            Subquery(
-                public.order_by("-published_at").values("published_at")[
-                    HOME_CANDIDATES - 1 : HOME_CANDIDATES
-                ]
-            ),
-            Value(datetime.min.replace(tzinfo=UTC)),
-        )
-        # Ranking needs three small columns of each candidate; only the stories shown
-        # are then loaded whole, in one query.
-        candidates = list(
-            public.filter(published_at__gte=oldest_candidate)
-            .order_by("-published_at", "-pk")
-            .values_list("pk", "featured", "section_id")
-        )
+        candidates = list(public.home_candidates(HOME_CANDIDATES))
         pinned = [pk for pk in [plan.lead_id, *plan.top_ids] if pk is not None]
         # Pinned stories may be older than every candidate; only public ones are found.
         pinned_public = (

@@ -3,15 +3,13 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 
 from accounts import two_factor
 from accounts.views import PasswordStepLoginView
-
-PANEL_SIZE = 8
+from articles import dashboard
 
 
 class NewsroomAdminSite(admin.AdminSite):
@@ -57,61 +55,7 @@ class NewsroomAdminSite(admin.AdminSite):
     def index(self, request, extra_context=None):
         extra_context = {
             **(extra_context or {}),
-            "desk_panels": desk_panels(request.user),
-            "unsaved_work": unsaved_work(request.user),
+            "desk_panels": dashboard.desk_panels(request.user),
+            "unsaved_work": dashboard.unsaved_work(request.user),
         }
         return super().index(request, extra_context)
-
-
-def desk_panels(user):
-    """Return the dashboard panels this user can act on: (title, stories, link to all)."""
-    from articles.models import Article
-
-    if not user.has_perm("articles.view_article"):
-        return []
-    stories = (
-        Article.objects.select_related("section")
-        .only("headline", "status", "published_at", "modified_at", "section__name", "created_by_id")
-        .with_editing_marks()
-    )
-    changelist = reverse("admin:articles_article_changelist")
-    now = timezone.now()
-    published = Article.Status.PUBLISHED
-    panels = [
-        (
-            "My drafts",
-            stories.filter(status=Article.Status.DRAFT, created_by=user).order_by("-modified_at"),
-            f"{changelist}?state=draft&created_by__id__exact={user.pk}",
-        ),
-        (
-            "Awaiting review",
-            stories.filter(status=Article.Status.REVIEW).order_by("modified_at"),
-            f"{changelist}?state=review",
-        ),
-        (
-            "Pending updates",
-            stories.filter(pending_update__isnull=False).order_by("pending_update__saved_at"),
-            f"{changelist}?state=pending",
-        ),
-        (
-            "Scheduled",
-            stories.filter(status=published, published_at__gt=now).order_by("published_at"),
-            f"{changelist}?state=scheduled",
-        ),
-        (
-            "Recently published",
-            stories.filter(status=published, published_at__lte=now).order_by("-published_at"),
-            f"{changelist}?state=live",
-        ),
-    ]
-    return [(title, list(queryset[:PANEL_SIZE]), link) for title, queryset, link in panels]
-
-
-def unsaved_work(user):
-    """Return this user's working copies: stories never saved first, then unsaved changes."""
-    from articles.editing import working_copies_for
-
-    if not user.has_perm("articles.add_article"):
-        return []
-    copies = list(working_copies_for(user)[:PANEL_SIZE])
-    return sorted(copies, key=lambda copy: copy.article_id is not None)

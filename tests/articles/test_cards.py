@@ -9,9 +9,8 @@ from django.test import override_settings
 from django.urls import reverse, set_script_prefix
 from django.utils import timezone, translation
 
-from articles.models import Article
+from articles.models import RELATED_STORIES, Article
 from articles.templatetags.story import dateline
-from articles.views import RELATED_STORIES, related_stories
 from tests.factories import ArticleFactory, AuthorFactory, SectionFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +31,7 @@ def hours_ago(hours):
 
 def related_to(story):
     """Return the related stories of ``story`` as its page loads it."""
-    return related_stories(Article.objects.for_detail().get(pk=story.pk))
+    return Article.objects.for_detail().get(pk=story.pk).related()
 
 
 def card_headlines(html, heading_id):
@@ -98,7 +97,7 @@ def test_story_with_neither_tags_nor_section_has_no_related_stories(django_asser
     loaded = Article.objects.for_detail().get(pk=story.pk)
 
     with django_assert_num_queries(0):
-        assert related_stories(loaded) == []
+        assert loaded.related() == []
 
 
 def test_related_story_cards_load_no_body(django_assert_num_queries):
@@ -110,7 +109,7 @@ def test_related_story_cards_load_no_body(django_assert_num_queries):
     loaded = Article.objects.for_detail().get(pk=story.pk)
 
     with django_assert_num_queries(1):
-        related = related_stories(loaded)
+        related = loaded.related()
         for card in related:
             card.get_absolute_url(), card.headline, card.section.name, card.story_label
 
