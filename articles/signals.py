@@ -5,7 +5,12 @@ of: the story's own text, its bylines, its tags, and the names of its authors an
 Each receiver recomputes the affected stories with one UPDATE, in the same transaction
 as the change, and only on PostgreSQL. ``QuerySet.update()`` and ``bulk_create()`` send
 no signals: code using them calls ``articles.search.update_search_vectors`` itself.
+Bulk tools that delete many stories at once pause the upkeep with
+``search_vector_upkeep_paused()``.
 """
+
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_delete
 from django.dispatch import receiver
@@ -14,9 +19,28 @@ from articles.models import Article, ArticleAuthor, Author, Tag
 from articles.search import full_text_search_available, update_search_vectors
 
 SEARCHED_ARTICLE_FIELDS = {"headline", "dek", "body", "byline"}
+upkeep_paused = ContextVar("search_vector_upkeep_paused", default=False)
+
+
+@contextmanager
+def search_vector_upkeep_paused():
+    """Skip the search vector's upkeep inside the block, in this thread or task only.
+
+    For bulk tools that delete stories with their bylines and tags, where each byline
+    deleted would otherwise rewrite its doomed story's vector (one UPDATE a byline), or
+    that change stories in bulk and then call ``update_search_vectors`` on them once.
+    Whatever the block changes and keeps is left with a stale vector until then.
+    """
+    token = upkeep_paused.set(True)
+    try:
+        yield
+    finally:
+        upkeep_paused.reset(token)
 
 
 def update_stories(using, **filters):
+    if upkeep_paused.get():
+        return
     update_search_vectors(Article.objects.using(using).filter(**filters))
 
 

@@ -23,7 +23,7 @@ from in_process import ROOT, prepare_environment, replace_section
 DATABASE = "newsroom_bench_editing"
 SECTION = "Working on a story"
 WARM_UP = 20  # requests of each kind before timing: templates, URL resolvers, the pool
-BODY_WORDS = 600  # a story of typical length, as generate_stories writes them
+BODY_WORDS = 600  # a story of typical length, as bench/generate_stories.py writes them
 COUNTED = 5  # requests of each kind whose SQL queries are counted, apart from the timed ones
 
 
@@ -89,8 +89,8 @@ def newsroom_scene() -> Scene:
     import reversion
     from django.test import Client
     from django.utils.html import strip_tags
+    from generate_stories import StoryWriter
 
-    from articles.management.commands.generate_stories import StoryWriter
     from tests.articles.admin_forms import change_url, form_data
     from tests.factories import ArticleFactory, AuthorFactory, TagFactory, UserFactory
 

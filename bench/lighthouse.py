@@ -132,12 +132,13 @@ def fill_database(stories):
     """Load the demo and ``stories`` generated stories; return {page name: path} to score."""
     from django.core.management import call_command
     from django.db.models import Count
+    from generate_stories import generate_stories
 
     from articles.models import Article, Author
 
     call_command("migrate", verbosity=0)
     call_command("load_demo", verbosity=0)
-    call_command("generate_stories", stories=stories, authors=12, seed=1, verbosity=0)
+    generate_stories(stories=stories, authors=12, seed=1)
     call_command("collectstatic", interactive=False, verbosity=0)
     story = Article.objects.published().exclude(lead_photo=None).order_by("-published_at").first()
     author = Author.objects.annotate(stories=Count("bylines")).order_by("-stories", "name").first()

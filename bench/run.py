@@ -6,7 +6,7 @@
 
 Works on its own PostgreSQL database, ``newsroom_bench`` (created, or dropped and
 re-created, and never any other), and on Redis database 15 (flushed, and never any
-other). It generates stories with ``manage.py generate_stories``, starts gunicorn with
+other). It generates stories with bench/generate_stories.py, starts gunicorn with
 two workers and ``DEBUG`` off, and loads the pages from a separate process: wrk with
 bench/paths.lua when it is installed, else bench/load.py. Three setups are measured:
 
@@ -77,7 +77,7 @@ HOME_EVERY = 10
 BREAKING_RATE = 5000
 
 # Searches a reader might type: a common word, several words, a phrase, an exclusion
-# and a rare word. The generator's vocabulary (generate_stories.py) has them all.
+# and a rare word. The generator's vocabulary (bench/generate_stories.py) has them all.
 SEARCHES = ["council", "hospital waiting times", '"city council"', "flood -insurance", "lighthouse"]
 STATIC_PAGES = {
     "home": ["/"],
@@ -130,9 +130,15 @@ def main():
     else:
         step(f"Generating {args.stories} stories")
         reset = ["--reset"] if existing else []
-        manage(
-            environment, "generate_stories", "--stories", str(args.stories), "--seed", "1", *reset
-        )
+        subprocess.run(
+            [
+                sys.executable, str(BENCH_DIR / "generate_stories.py"),
+                "--stories", str(args.stories), "--seed", "1", *reset,
+            ],
+            cwd=BASE_DIR,
+            env=environment,
+            check=True,
+        )  # fmt: skip
     vacuum_analyze()
     manage(environment, "collectstatic", "--noinput", "--verbosity", "0")
 
@@ -1145,13 +1151,13 @@ class Report:
             f"`{DATABASE}` (dropped and re-created unless `--reuse`) and Redis database "
             f"{REDIS_DB} (flushed), keeps its files in `var/bench/`, starts gunicorn, varnishd, "
             "varnishncsa and nginx on free ports of 127.0.0.1, and stops each by its PID, even "
-            "on error or SIGTERM. Fake stories for any other database: `python manage.py "
-            "generate_stories --stories N [--sections 8] [--authors 200] [--photos 20] "
+            "on error or SIGTERM. Fake stories for any other database: `python "
+            "bench/generate_stories.py --stories N [--sections 8] [--authors 200] [--photos 20] "
             "[--seed 1] [--reset]`.",
             "",
             "## How it measures",
             "",
-            f"- **Data**: {stories:,} stories from `generate_stories` (seed 1): ~600-word "
+            f"- **Data**: {stories:,} stories from `bench/generate_stories.py` (seed 1): ~600-word "
             "bodies, 1–3 bylines and 0–4 tags each, 8 sections, 200 authors, 120 tags, 20 "
             "shared lead photos with renditions on ~65% of stories, a few corrections and "
             "drafts, published over two years with a handful in the last 48 hours; search "

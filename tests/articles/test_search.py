@@ -16,7 +16,9 @@ from articles.search import (
     highlight_fallback_results,
     parse_query,
     search_articles,
+    update_search_vectors,
 )
+from articles.signals import search_vector_upkeep_paused
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,
@@ -164,6 +166,22 @@ def test_vector_follows_headline_standfirst_and_body_edits():
     assert headlines("lighthouse") == headlines("ferries") == headlines("fishermen")
     assert headlines("fishermen") == ["Lighthouse keepers strike"]
     assert headlines("old") == []
+
+
+@requires_postgres
+def test_bulk_tools_can_pause_the_vector_upkeep_and_bring_it_up_to_date_after():
+    """Bench's story generator deletes thousands of bylines inside the pause."""
+    article = story("Story with a byline")
+    byline = ArticleAuthor.objects.create(article=article, author=AuthorFactory(name="Kassab"))
+
+    with search_vector_upkeep_paused():
+        byline.delete()
+    assert headlines("kassab") == ["Story with a byline"]
+
+    update_search_vectors(Article.objects.filter(pk=article.pk))
+    assert headlines("kassab") == []
+    ArticleAuthor.objects.create(article=article, author=AuthorFactory(name="Sayegh"))
+    assert headlines("sayegh") == ["Story with a byline"]
 
 
 @requires_postgres

@@ -1,6 +1,6 @@
 """Fill the database with a realistic newsroom for benchmarks and load tests.
 
-``manage.py generate_stories --stories 10000`` writes sections, authors, tags, a few
+``bench/generate_stories.py --stories 10000`` writes sections, authors, tags, a few
 shared lead photos and the stories themselves, with ordered bylines, tags and the odd
 correction, in batches with ``bulk_create``. The text is pseudo-English drawn from word
 lists by a seeded random generator: the same ``--seed`` gives the same newsroom, and
@@ -9,29 +9,47 @@ nothing is downloaded.
 Everything generated is marked: stories by an ``import_key`` and sections, tags and
 authors by a slug starting ``bench-``, photos by a title starting ``bench-``. ``--reset``
 deletes exactly that, and nothing an editor made.
+
+    .venv/bin/python bench/generate_stories.py --stories N [--sections 8] [--authors 200]
+        [--tags 120] [--photos 20] [--seed 1] [--reset]
+
+The database is the one Django's settings name (``DATABASE_URL``). Benchmarks that run
+Django in their own process import ``generate_stories`` (and ``StoryWriter``, for text)
+once Django is set up.
 """
 
+import argparse
 import io
 import itertools
+import os
 import random
+import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 
-from django.core.files.base import ContentFile
-from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
-from django.db.models import ProtectedError
-from django.utils import timezone
-from django.utils.html import escape
-from django.utils.text import slugify
-from PIL import Image, ImageDraw
+import django
 
-from articles.html import sanitize_html
-from articles.models import Article, ArticleAuthor, Author, Correction, Section, Tag
-from articles.search import update_search_vectors
-from frontcache.invalidation import site_changed
-from photos.models import Photo
-from photos.services import photo_build_renditions
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsroom.settings")
+    django.setup()
+
+from django.core.files.base import ContentFile  # noqa: E402
+from django.db import transaction  # noqa: E402
+from django.db.models import ProtectedError  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from django.utils.html import escape  # noqa: E402
+from django.utils.text import slugify  # noqa: E402
+from PIL import Image, ImageDraw  # noqa: E402
+
+from articles.html import sanitize_html  # noqa: E402
+from articles.models import Article, ArticleAuthor, Author, Correction, Section, Tag  # noqa: E402
+from articles.search import update_search_vectors  # noqa: E402
+from articles.signals import search_vector_upkeep_paused  # noqa: E402
+from frontcache.invalidation import site_changed  # noqa: E402
+from photos.models import Photo  # noqa: E402
+from photos.services import photo_build_renditions  # noqa: E402
 
 MARK = "bench-"
 BATCH_SIZE = 1000
@@ -291,92 +309,80 @@ def photo_content(rng, index):
     return buffer.getvalue()
 
 
-class Command(BaseCommand):
-    help = (
-        "Generate published stories with bylines, tags, lead photos and corrections, for "
-        "benchmarks. Generated rows are marked so that --reset removes only them."
+class GenerationError(Exception):
+    """The request cannot be met; nothing was written."""
+
+
+def generate_stories(
+    *, stories, sections=8, authors=200, tags=120, photos=20, seed=1, reset=False, out=None
+):
+    """Write ``stories`` generated stories and what they need; the same ``seed``, the same newsroom.
+
+    Progress goes to ``out`` (standard error by default), the summary to standard output.
+    """
+    if stories < 0 or sections < 1 or authors < 1 or tags < 0 or photos < 0:
+        raise GenerationError("Give at least one section and one author, and no negative counts.")
+    generator = Generator(seed, out=out or sys.stderr)
+    if reset:
+        generator.reset()
+    elif Article.objects.filter(import_key__startswith=MARK).exists():
+        raise GenerationError(
+            "Generated stories are already in this database; add --reset to replace them."
+        )
+    started = time.monotonic()
+    with transaction.atomic():
+        section_list = generator.create_sections(sections)
+        author_list = generator.create_authors(authors)
+        tag_list = generator.create_tags(tags)
+        photo_list = generator.create_photos(photos)
+        story_ids = generator.create_stories(
+            stories, section_list, author_list, tag_list, photo_list
+        )
+        generator.fill_search_vectors(story_ids)
+        # bulk_create sends no signals: new stories touch every listing, so purge all.
+        site_changed()
+    print(
+        f"Generated {stories} stories, {len(section_list)} sections, {len(author_list)} "
+        f"authors, {len(tag_list)} tags and {len(photo_list)} photos "
+        f"in {time.monotonic() - started:.1f} s."
     )
 
-    def add_arguments(self, parser):
-        parser.add_argument("--stories", type=int, default=10_000, help="Default 10,000.")
-        parser.add_argument("--sections", type=int, default=8, help="Default 8.")
-        parser.add_argument("--authors", type=int, default=200, help="Default 200.")
-        parser.add_argument("--tags", type=int, default=120, help="Default 120.")
-        parser.add_argument(
-            "--photos", type=int, default=20, help="Lead photos the stories share (default 20)."
-        )
-        parser.add_argument(
-            "--seed", type=int, default=1, help="The same seed gives the same stories."
-        )
-        parser.add_argument(
-            "--reset", action="store_true", help="Delete previously generated data first."
-        )
 
-    def handle(self, *args, stories, sections, authors, tags, photos, seed, reset, **options):
-        if stories < 0 or sections < 1 or authors < 1 or tags < 0 or photos < 0:
-            raise CommandError("Give at least one section and one author, and no negative counts.")
-        if reset:
-            self.reset()
-        elif Article.objects.filter(import_key__startswith=MARK).exists():
-            raise CommandError(
-                "Generated stories are already in this database; add --reset to replace them."
-            )
-        started = time.monotonic()
+class Generator:
+    def __init__(self, seed, *, out):
         rng = random.Random(seed)
         self.writer = StoryWriter(rng)
         self.rng = rng
         self.now = timezone.now()
-        with transaction.atomic():
-            section_list = self.create_sections(sections)
-            author_list = self.create_authors(authors)
-            tag_list = self.create_tags(tags)
-            photo_list = self.create_photos(photos)
-            story_ids = self.create_stories(
-                stories, section_list, author_list, tag_list, photo_list
-            )
-            self.fill_search_vectors(story_ids)
-            # bulk_create sends no signals: new stories touch every listing, so purge all.
-            site_changed()
-        self.stdout.write(
-            f"Generated {stories} stories, {len(section_list)} sections, {len(author_list)} "
-            f"authors, {len(tag_list)} tags and {len(photo_list)} photos "
-            f"in {time.monotonic() - started:.1f} s."
-        )
+        self.out = out
 
     def progress(self, label, done, total):
         line = f"{label} {done}/{total}"
-        if self.stderr.isatty():
-            self.stderr.write(f"\r{line}", ending="\n" if done == total else "")
+        if self.out.isatty():
+            print(f"\r{line}", end="\n" if done == total else "", file=self.out, flush=True)
         else:
-            self.stderr.write(line)
+            print(line, file=self.out)
 
     # Reset -----------------------------------------------------------------------------
 
     def reset(self):
         with transaction.atomic():
             generated = Article.objects.filter(import_key__startswith=MARK)
-            # Deleting a byline recomputes its story's search vector (articles/signals.py):
-            # one UPDATE per byline of a story about to go. Deleting them in one statement
-            # first skips that work; nothing else listens to byline deletion but the page
-            # cache, which the story deletions below empty anyway.
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"DELETE FROM {ArticleAuthor._meta.db_table} WHERE article_id IN "
-                    f"(SELECT id FROM {Article._meta.db_table} WHERE import_key LIKE %s)",
-                    [f"{MARK}%"],
-                )
-            story_count, _ = generated.delete()
+            # Deleting a byline rewrites its story's search vector (articles/signals.py):
+            # one UPDATE per byline of a story about to go, which the pause skips.
+            with search_vector_upkeep_paused():
+                story_count, _ = generated.delete()
             try:
                 for model in (Author, Tag, Section):
                     model.objects.filter(slug__startswith=MARK).delete()
             except ProtectedError as error:
-                raise CommandError(
+                raise GenerationError(
                     "Stories that were not generated use generated sections or authors; "
                     f"nothing was deleted ({error.args[0]})"
                 ) from error
             for photo in Photo.objects.filter(title__startswith=MARK):
                 photo.delete()
-        self.stderr.write(f"Deleted the previously generated data ({story_count} rows).")
+        print(f"Deleted the previously generated data ({story_count} rows).", file=self.out)
 
     # Supporting records ----------------------------------------------------------------
 
@@ -554,3 +560,31 @@ class Command(BaseCommand):
                 )
             )
             self.progress("search vectors", start + len(chunk), len(ids))
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=(
+            "Generate published stories with bylines, tags, lead photos and corrections, for "
+            "benchmarks. Generated rows are marked so that --reset removes only them."
+        )
+    )
+    parser.add_argument("--stories", type=int, default=10_000, help="Default 10,000.")
+    parser.add_argument("--sections", type=int, default=8, help="Default 8.")
+    parser.add_argument("--authors", type=int, default=200, help="Default 200.")
+    parser.add_argument("--tags", type=int, default=120, help="Default 120.")
+    parser.add_argument(
+        "--photos", type=int, default=20, help="Lead photos the stories share (default 20)."
+    )
+    parser.add_argument("--seed", type=int, default=1, help="The same seed gives the same stories.")
+    parser.add_argument(
+        "--reset", action="store_true", help="Delete previously generated data first."
+    )
+    try:
+        generate_stories(**vars(parser.parse_args()))
+    except GenerationError as error:
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
+
+
+if __name__ == "__main__":
+    main()
