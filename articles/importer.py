@@ -19,7 +19,7 @@ line at fault, and touches no database.
 
 import re
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 MONTHS = {
@@ -74,7 +74,6 @@ class ParsedStory:
     credit: str = ""
     byline: str = ""
     section_name: str = ""
-    embed_gaps: list[int] = field(default_factory=list)
 
     @property
     def body_html(self):
@@ -128,12 +127,11 @@ def parse_story(text):
     caption, credit, index = read_caption(lines, index)
     remaining = lines[index:]
     remaining, section_name = strip_boilerplate(remaining)
-    paragraphs, gaps = split_paragraphs(remaining)
+    paragraphs = split_paragraphs(remaining)
 
     byline = ""
     if len(paragraphs) > 1 and looks_like_byline(paragraphs[-1]):
         byline = re.sub(r"^By\s+", "", paragraphs.pop(), flags=re.IGNORECASE)
-        gaps = [gap for gap in gaps if gap < len(paragraphs)]
     if not paragraphs:
         raise StoryFormatError(
             "the story has no body text after the date line", line=date_number + 1
@@ -146,7 +144,6 @@ def parse_story(text):
         credit=credit,
         byline=byline,
         section_name=section_name,
-        embed_gaps=gaps,
     )
 
 
@@ -232,26 +229,17 @@ def strip_boilerplate(lines):
 
 
 def split_paragraphs(lines):
-    """Return the paragraphs (text kept exactly) and where runs of blank lines left gaps.
-
-    A gap is the index of the paragraph that follows two or more blank lines: in scraped
-    pages that is where an embedded social post or video stood.
-    """
-    paragraphs, gaps, current, blank_run = [], [], [], 0
+    """Return the paragraphs, the text kept exactly: runs of lines between blank lines."""
+    paragraphs, current = [], []
     for _, line in lines:
         if line.strip():
-            if not current and blank_run >= 2 and paragraphs:
-                gaps.append(len(paragraphs))
             current.append(line.strip())
-            blank_run = 0
-        else:
-            if current:
-                paragraphs.append(" ".join(current))
-                current = []
-            blank_run += 1
+        elif current:
+            paragraphs.append(" ".join(current))
+            current = []
     if current:
         paragraphs.append(" ".join(current))
-    return paragraphs, gaps
+    return paragraphs
 
 
 def looks_like_byline(paragraph):

@@ -46,8 +46,6 @@ def test_seed_story_is_read_faithfully():
     assert "continues to disintegrate,Twitter has been inundated" in story.paragraphs[6]
     assert story.paragraphs[-1].endswith("peace appears far from the horizon.")
     assert not any("Subscribe" in p or "Follow the Loop" in p for p in story.paragraphs)
-    # Where the social posts were embedded, the page left a gap.
-    assert story.embed_gaps == [4]
 
 
 def test_story_without_photo_line_has_no_caption():
