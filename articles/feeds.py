@@ -66,7 +66,7 @@ def content_html(story, image):
             image.url,
             image.width,
             image.height,
-            "" if photo.is_decorative else photo.alt_text or caption,
+            photo.alt_for(caption),
             figcaption,
         )
     standfirst = format_html("<p><strong>{}</strong></p>", story.dek) if story.dek else ""

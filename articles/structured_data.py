@@ -52,12 +52,9 @@ def image_file(photo, *, max_width=SHARED_IMAGE_WIDTH):
     Works from the photo's own fields, so it costs no query; the original is used until
     the renditions task has drawn the copies, and for animations, which have none.
     """
-    if photo.picture_renditions_ready:
-        jpegs = [item for item in renditions.picture_plan(photo) if item.format == "jpeg"]
-        fitting = [item for item in jpegs if item.width <= max_width] or jpegs[:1]
-        if fitting:
-            item = fitting[-1]
-            return ImageFile(item.url(photo), item.width, item.height, item.media_type, None)
+    item = renditions.widest_within(photo, width=max_width, format="jpeg")
+    if item is not None:
+        return ImageFile(item.url(photo), item.width, item.height, item.media_type, None)
     mime_type = mimetypes.guess_type(photo.image.name)[0] or "application/octet-stream"
     return ImageFile(photo.image.url, photo.width, photo.height, mime_type, photo.file_size)
 

@@ -72,9 +72,9 @@ class AttentionFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "credit":
-            return queryset.filter(credit="")
+            return queryset.missing_for_publishing("credit")
         if self.value() == "alt":
-            return queryset.filter(alt_text="", is_decorative=False)
+            return queryset.missing_for_publishing("alt_text")
         return queryset
 
 
@@ -263,17 +263,15 @@ class PhotoAdmin(admin.ModelAdmin):
             return f"{AWAITING_FILE_LABEL}: upload it below; readers see no photo until then."
         if not photo.pk:
             return "—"
-        if photo.picture_renditions_ready:
-            url = nearest(renditions.picture_plan(photo), PREVIEW_WIDTH).url(photo)
-        else:
-            url = photo.image.url
+        item = renditions.narrowest_covering(photo, width=PREVIEW_WIDTH, format="webp")
+        url = item.url(photo) if item is not None else photo.image.url
         return format_html(
             '<div class="photo-focal-frame"><img src="{}" width="{}" height="{}" alt="{}">'
             '<span class="photo-focal-marker" hidden></span></div>',
             url,
             photo.width,
             photo.height,
-            photo.alt_text,
+            photo.alt_for(),
         )
 
     @admin.action(description="Make any missing resized copies of the selected photos")
@@ -294,10 +292,3 @@ class ProtectedUses(list):
     def __init__(self, items, *, message):
         super().__init__(items)
         self.message = message
-
-
-def nearest(plan, width):
-    """Return the WebP rendition in ``plan`` closest to ``width`` without going under it."""
-    webp = [item for item in plan if item.format == "webp"]
-    wide_enough = [item for item in webp if item.width >= width]
-    return wide_enough[0] if wide_enough else webp[-1]

@@ -27,6 +27,20 @@ class PhotoQuerySet(models.QuerySet):
         """Return the photos recorded (by an import, say) before their image file arrived."""
         return self.filter(image="")
 
+    def missing_for_publishing(self, need: str):
+        """Return the photos that lack ``need`` ("image", "credit" or "alt_text").
+
+        The admin's "needs attention" filter asks this; it judges as
+        ``Photo.missing_for_publishing()`` does, text of nothing but spaces included.
+        """
+        blank = r"^\s*$"
+        conditions = {
+            "image": Q(image=""),
+            "credit": Q(credit__regex=blank),
+            "alt_text": Q(alt_text__regex=blank, is_decorative=False),
+        }
+        return self.filter(conditions[need])
+
     def delete(self):
         """Delete the photos unless any is in use; else raise ``PhotoInUseError``, deleting none."""
         refuse_if_in_use(self)
@@ -252,6 +266,38 @@ class Photo(models.Model):
         if not (self.title or self.caption) and upload_name:
             self.title = upload_name[:255]
         return new_name
+
+    def missing_for_publishing(self) -> list[str]:
+        """Return what this photo lacks before a story showing it can be published.
+
+        Any of "image" (the file has not arrived), "credit" and "alt_text" (not needed
+        when the photo is decorative), in that order; empty when it is ready. The publish
+        checklist, the photo chooser and the library's filter each word these their way.
+        """
+        missing = []
+        if not self.image:
+            missing.append("image")
+        if not self.credit.strip():
+            missing.append("credit")
+        if not self.alt_text.strip() and not self.is_decorative:
+            missing.append("alt_text")
+        return missing
+
+    @property
+    def ready_to_publish(self) -> bool:
+        """Return whether a story showing this photo may be published, as far as it goes."""
+        return not self.missing_for_publishing()
+
+    def alt_for(self, caption: str = "", *, override: str = "") -> str:
+        """Return the alt text for showing this photo somewhere.
+
+        Empty for a decorative photo; else ``override`` (text written for one place, such
+        as an author's name on their page), the photo's own alt text, or ``caption`` (the
+        story's caption for it), the first of them that is not empty.
+        """
+        if self.is_decorative:
+            return ""
+        return override or self.alt_text or caption
 
     @property
     def caption_with_credit(self):

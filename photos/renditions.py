@@ -140,6 +140,50 @@ def full_plan(photo) -> list[PlannedRendition]:
     return picture_plan(photo) + card_plan(photo)
 
 
+# Choosing -----------------------------------------------------------------------------
+# The one place that picks a file of a photo at about a width. Both return None while the
+# renditions are not drawn (or for an animation, which has none): the caller then uses the
+# original file.
+
+
+def drawn_plan(photo, *, crop: bool = False) -> list[PlannedRendition]:
+    """Return the width renditions of ``photo``, or its 16:9 crops with ``crop``, once drawn."""
+    if crop:
+        return card_plan(photo) if photo.card_renditions_ready else []
+    return picture_plan(photo) if photo.picture_renditions_ready else []
+
+
+def widest_within(
+    photo, *, width: int, format: str = "jpeg", crop: bool = False
+) -> PlannedRendition | None:
+    """Return the widest rendition of ``photo`` no wider than ``width``, else the narrowest.
+
+    For files that others fetch and show at a size we do not control (JSON-LD, feeds,
+    emails, the editor's ``<img>``, the ``src`` for browsers without ``srcset``): never
+    more bytes than asked for.
+    """
+    items = [item for item in drawn_plan(photo, crop=crop) if item.format == format]
+    if not items:
+        return None
+    fitting = [item for item in items if item.width <= width]
+    return fitting[-1] if fitting else items[0]
+
+
+def narrowest_covering(
+    photo, *, width: int, format: str = "webp", crop: bool = False
+) -> PlannedRendition | None:
+    """Return the narrowest rendition of ``photo`` at least ``width`` wide, else the widest.
+
+    For images we show at a known size (thumbnails, previews): pass twice the CSS width
+    to be sharp on 2x screens.
+    """
+    items = [item for item in drawn_plan(photo, crop=crop) if item.format == format]
+    if not items:
+        return None
+    covering = [item for item in items if item.width >= width]
+    return covering[0] if covering else items[-1]
+
+
 # Drawing ------------------------------------------------------------------------------
 
 

@@ -12,7 +12,6 @@ from frontcache import keys as surrogate_keys
 from photos import renditions
 from photos.models import Photo
 from photos.services import photo_create
-from photos.templatetags.photos import nearest_width
 from photos.widgets import photo_summary
 
 # Story HTML also goes to feeds and newsletters, where WebP is not safe: give the editor a JPEG.
@@ -53,10 +52,8 @@ def editor_upload(request):
 
 def editor_image_url(photo: Photo) -> str:
     """Return the URL for the editor's ``<img>``: a 1280-wide JPEG once drawn, else the original."""
-    if photo.picture_renditions_ready:
-        jpeg = [item for item in renditions.picture_plan(photo) if item.format == "jpeg"]
-        return nearest_width(jpeg, EDITOR_IMAGE_WIDTH).url(photo)
-    return photo.image.url
+    item = renditions.widest_within(photo, width=EDITOR_IMAGE_WIDTH, format="jpeg")
+    return item.url(photo) if item is not None else photo.image.url
 
 
 @require_GET

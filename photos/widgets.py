@@ -15,16 +15,16 @@ from photos.templatetags.photos import thumbnail_source
 PREVIEW_WIDTH = 160
 
 
+GAP_MESSAGES = {
+    "image": "No image file yet: upload it on the photo's page.",
+    "credit": "No credit yet.",
+    "alt_text": "No alt text yet (or mark it decorative).",
+}
+
+
 def photo_gaps(photo: Photo) -> list[str]:
     """Return what ``photo`` lacks before a story using it can be published."""
-    gaps = []
-    if not photo.image:
-        gaps.append("No image file yet: upload it on the photo's page.")
-    if not photo.credit.strip():
-        gaps.append("No credit yet.")
-    if not photo.alt_text.strip() and not photo.is_decorative:
-        gaps.append("No alt text yet (or mark it decorative).")
-    return gaps
+    return [GAP_MESSAGES[need] for need in photo.missing_for_publishing()]
 
 
 def photo_summary(photo: Photo, *, admin_site_name: str = "admin") -> dict:

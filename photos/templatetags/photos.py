@@ -28,12 +28,7 @@ def photo_picture(photo, alt=None, sizes=DEFAULT_SIZES, lazy=True, css_class="")
     if not photo.picture_renditions_ready:
         return original_picture(photo, alt=alt, lazy=lazy, css_class=css_class)
     return rendition_picture(
-        photo,
-        renditions.picture_plan(photo),
-        alt=alt,
-        sizes=sizes,
-        lazy=lazy,
-        css_class=css_class,
+        photo, crop=False, alt=alt, sizes=sizes, lazy=lazy, css_class=css_class
     )
 
 
@@ -44,9 +39,7 @@ def photo_card(photo, alt=None, sizes=CARD_SIZES, lazy=True, css_class=""):
         return ""
     if not photo.card_renditions_ready:
         return original_picture(photo, alt=alt, lazy=lazy, css_class=css_class)
-    return rendition_picture(
-        photo, renditions.card_plan(photo), alt=alt, sizes=sizes, lazy=lazy, css_class=css_class
-    )
+    return rendition_picture(photo, crop=True, alt=alt, sizes=sizes, lazy=lazy, css_class=css_class)
 
 
 @register.simple_tag
@@ -55,11 +48,13 @@ def photo_thumbnail(photo, display_width=120):
     return thumbnail_html(photo, display_width=int(display_width))
 
 
-def alt_for(photo, alt) -> str:
-    """Return the alt text: empty for a decorative photo, else the given text, else the photo's."""
-    if photo.is_decorative:
-        return ""
-    return alt or photo.alt_text
+@register.filter
+def photo_alt(photo, caption=""):
+    """Return ``photo``'s alt text, else ``caption``; empty for a decorative photo.
+
+    ``{{ photo|photo_alt:caption }}``, for templates: ``Photo.alt_for()`` decides.
+    """
+    return photo.alt_for(caption or "") if photo else ""
 
 
 def loading_attributes(lazy):
@@ -79,16 +74,17 @@ def original_picture(photo, *, alt, lazy, css_class):
         photo.image.url,
         photo.width,
         photo.height,
-        alt_for(photo, alt),
+        photo.alt_for(override=alt or ""),
         loading_attributes(lazy),
         class_attribute(css_class),
     )
 
 
-def rendition_picture(photo, plan, *, alt, sizes, lazy, css_class):
+def rendition_picture(photo, *, crop, alt, sizes, lazy, css_class):
+    plan = renditions.drawn_plan(photo, crop=crop)
     webp = [item for item in plan if item.format == "webp"]
     jpeg = [item for item in plan if item.format == "jpeg"]
-    fallback = nearest_width(jpeg, FALLBACK_WIDTH)
+    fallback = renditions.widest_within(photo, width=FALLBACK_WIDTH, format="jpeg", crop=crop)
     largest = jpeg[-1]
     return format_html(
         '<picture><source type="image/webp" srcset="{}" sizes="{}">'
@@ -100,7 +96,7 @@ def rendition_picture(photo, plan, *, alt, sizes, lazy, css_class):
         sizes,
         largest.width,
         largest.height,
-        alt_for(photo, alt),
+        photo.alt_for(override=alt or ""),
         loading_attributes(lazy),
         class_attribute(css_class),
     )
@@ -110,18 +106,10 @@ def srcset(photo, items) -> str:
     return ", ".join(f"{item.url(photo)} {item.width}w" for item in items)
 
 
-def nearest_width(items, width):
-    """Return the largest item no wider than ``width``, else the smallest."""
-    fitting = [item for item in items if item.width <= width]
-    return fitting[-1] if fitting else items[0]
-
-
 def thumbnail_source(photo, *, display_width: int) -> tuple[str, int, int]:
     """Return URL, width and height of the smallest file sharp at ``display_width`` on 2x."""
-    if photo.picture_renditions_ready:
-        webp = [item for item in renditions.picture_plan(photo) if item.format == "webp"]
-        sharp = [item for item in webp if item.width >= display_width * 2]
-        item = sharp[0] if sharp else webp[-1]
+    item = renditions.narrowest_covering(photo, width=display_width * 2, format="webp")
+    if item is not None:
         return item.url(photo), item.width, item.height
     return photo.image.url, photo.width, photo.height
 
