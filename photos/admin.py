@@ -8,10 +8,10 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from photos import renditions
+from photos.forms import PhotoFileField
 from photos.models import Photo, in_use_message, photo_uses
 from photos.tasks import photo_generate_renditions
 from photos.templatetags.photos import thumbnail_html
-from photos.validation import PhotoFileField
 
 LIST_THUMBNAIL_WIDTH = 80
 PREVIEW_WIDTH = 640

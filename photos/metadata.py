@@ -127,6 +127,28 @@ def clean_original(file) -> CleanedOriginal:
     )
 
 
+def clean_original_once(file) -> CleanedOriginal:
+    """Return ``clean_original(file)``, decoding ``file`` only the first time it is asked.
+
+    The upload form checks a file and the model saves it: the result of the check is kept
+    on the file, and used again while the file still holds the same bytes.
+    """
+    kept = getattr(file, "cleaned_original", None)
+    if kept is not None and kept.source_hash == content_sha256(file):
+        return kept
+    cleaned = clean_original(file)
+    file.cleaned_original = cleaned
+    return cleaned
+
+
+def content_sha256(file) -> str:
+    """Return the SHA-256 hex digest of everything in ``file``, leaving it rewound."""
+    file.seek(0)
+    digest = hashlib.sha256(file.read()).hexdigest()
+    file.seek(0)
+    return digest
+
+
 # Reading -----------------------------------------------------------------------------
 
 

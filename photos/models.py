@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import ProtectedError, Q
 
 from photos import renditions
-from photos.metadata import clean_original
+from photos.metadata import clean_original, clean_original_once
 from photos.validation import MAX_FRAMES
 
 
@@ -237,7 +237,8 @@ class Photo(models.Model):
                 raise
             upload_name = ""
         else:
-            cleaned = clean_original(field_file.file)
+            # Already checked and cleaned by the upload form or photo_create, if it came that way.
+            cleaned = clean_original_once(field_file.file)
             upload_name = PurePosixPath(getattr(field_file.file, "name", "") or "").stem
 
         new_name = None

@@ -9,9 +9,10 @@ from django.db import transaction
 from PIL import Image
 
 from photos import renditions
+from photos.metadata import clean_original_once
 from photos.models import Photo, Rendition
 from photos.signals import renditions_ready
-from photos.validation import ACCEPTED_FORMATS, validate_image_file
+from photos.validation import ACCEPTED_FORMATS
 
 
 @transaction.atomic
@@ -31,7 +32,8 @@ def photo_create(
     """
     if not user.has_perm("photos.add_photo"):
         raise PermissionDenied("You do not have permission to add photos to the library.")
-    validate_image_file(file)
+    # Checked, decoded and cleaned once: saving the photo below reuses the result.
+    clean_original_once(file)
     photo = Photo(
         image=file,
         uploaded_by=user,

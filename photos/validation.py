@@ -1,16 +1,15 @@
 """Checks every photo passes before anything is stored, with messages an editor can act on.
 
 The admin form, the editor's image upload and the model layer (for the importer) all go
-through ``open_image``, so a file is judged by its content as Pillow reads it, never by
-its name, and a decompression bomb is refused from its header before any pixel is
-decoded.
+through ``open_image``, by way of ``photos.metadata.clean_original``, so a file is judged
+by its content as Pillow reads it, never by its name, and a decompression bomb is refused
+from its header before any pixel is decoded.
 """
 
 import struct
 import warnings
 from dataclasses import dataclass
 
-from django import forms
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from PIL import Image, ImageSequence, UnidentifiedImageError
@@ -263,20 +262,3 @@ def describe_unaccepted(head: bytes) -> str:
     if head[4:8] == b"ftyp" and head[8:12] in ISO_MEDIA_BRANDS:
         return OTHER_FORMAT_MESSAGE.format(name=ISO_MEDIA_BRANDS[head[8:12]])
     return NOT_AN_IMAGE_MESSAGE
-
-
-class PhotoFileField(forms.FileField):
-    """A file field that accepts only whole JPEG, PNG, WebP and GIF photos within our limits."""
-
-    widget = forms.ClearableFileInput(attrs={"accept": ACCEPT_ATTRIBUTE})
-    default_error_messages = {
-        "empty": EMPTY_MESSAGE,
-        "invalid": "No file arrived. Choose the photo again.",
-        "missing": "No file arrived. Choose the photo again.",
-    }
-
-    def to_python(self, data):
-        file = super().to_python(data)
-        if file is not None:
-            validate_image_file(file)
-        return file

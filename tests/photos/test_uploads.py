@@ -157,3 +157,48 @@ def test_editor_upload_only_takes_posts(client, reporter):
     client.force_login(reporter)
 
     assert client.get(reverse(EDITOR_UPLOAD_URL)).status_code == 405
+
+
+@pytest.fixture
+def pillow_opens(monkeypatch):
+    """Return the list of files Pillow opens from now on."""
+    from PIL import Image
+
+    opened = []
+    real_open = Image.open
+
+    def counting_open(file, *args, **kwargs):
+        opened.append(file)
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", counting_open)
+    return opened
+
+
+def test_an_upload_through_the_admin_is_decoded_once(
+    client, editor, pillow_opens, django_capture_on_commit_callbacks
+):
+    """Checking, reading metadata and cleaning share one decode (renditions come later)."""
+    client.force_login(editor)
+
+    with django_capture_on_commit_callbacks():
+        response = admin_add(client, upload("a.jpg", samples.jpeg(width=800, height=600)))
+
+    assert response.status_code == 302
+    assert Photo.objects.get().width == 800
+    assert len(pillow_opens) == 1
+
+
+def test_an_upload_from_the_editor_is_decoded_once(
+    client, reporter, pillow_opens, django_capture_on_commit_callbacks
+):
+    client.force_login(reporter)
+
+    with django_capture_on_commit_callbacks():
+        response = client.post(
+            reverse(EDITOR_UPLOAD_URL), {"upload": upload("a.png", samples.image_file("PNG"))}
+        )
+
+    assert response.status_code == 200
+    assert Photo.objects.get().width == 64
+    assert len(pillow_opens) == 1
