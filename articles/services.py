@@ -152,6 +152,14 @@ def article_can_work_on(*, user, article: Article) -> bool:
     )
 
 
+# What the lead photo lacks (Photo.missing_for_publishing), as an editor acts on it.
+LEAD_PHOTO_NEEDS = {
+    "image": "an image file for the lead photo (upload it, or remove the photo)",
+    "credit": "a credit for the lead photo",
+    "alt_text": "alt text for the lead photo (or mark it decorative)",
+}
+
+
 def article_publish_problems(article: Article) -> list[str]:
     """Return what stops ``article`` from being published, in words an editor acts on."""
     problems = []
@@ -163,14 +171,8 @@ def article_publish_problems(article: Article) -> list[str]:
         problems.append("at least one byline (an author or a free-text byline)")
     if not article.body_text.strip():
         problems.append("body text")
-    photo = article.lead_photo
-    if photo is not None:
-        if not photo.image:
-            problems.append("an image file for the lead photo (upload it, or remove the photo)")
-        if not photo.credit.strip():
-            problems.append("a credit for the lead photo")
-        if not photo.alt_text.strip() and not photo.is_decorative:
-            problems.append("alt text for the lead photo (or mark it decorative)")
+    if article.lead_photo is not None:
+        problems += [LEAD_PHOTO_NEEDS[need] for need in article.lead_photo.missing_for_publishing()]
     return problems
 
 
