@@ -136,7 +136,7 @@ def free_port():
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @override_settings(TASKS=DATABASE_TASKS)
 def test_a_purge_the_front_missed_goes_out_when_it_answers_again(settings):
     """Transactional: the purge is queued after a real commit and run by the real worker."""

@@ -232,7 +232,7 @@ DATABASE_TASKS = {
 }
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @override_settings(TASKS=DATABASE_TASKS)
 def test_the_database_worker_draws_what_a_save_queued():
     """Transactional: the worker closes and reopens connections, as in production."""
