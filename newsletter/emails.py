@@ -154,9 +154,7 @@ def issue_context(issue: Issue) -> dict:
                 else ""
             ),
             "photo_alt": (
-                ""
-                if not article.lead_photo or article.lead_photo.is_decorative
-                else article.lead_photo.alt_text or article.lead_caption
+                article.lead_photo.alt_for(article.lead_caption) if article.lead_photo else ""
             ),
         }
         for article in issue.ordered_stories()
