@@ -19,6 +19,7 @@ from articles.html import sanitize_html
 from articles.models import Article, ArticleAuthor, Author, Correction, Section, Tag
 from articles.search import full_text_search_available, search_articles
 from photos.widgets import PhotoChooserAdminMixin
+from publication.addresses import absolute_url
 
 
 @admin.register(Section)
@@ -540,9 +541,8 @@ class ArticleAdmin(StoryEditingAdminMixin, PhotoChooserAdminMixin, VersionAdmin)
         """Create a shared preview link without saving the form it was pressed in."""
         article = self.viewable_story(request, object_id)
         token = services.article_preview_token(article=article, user=request.user)
-        url = request.build_absolute_uri(
-            reverse("articles:shared_preview", kwargs={"token": token})
-        )
+        # The public address, as the link goes to people outside the newsroom.
+        url = absolute_url(reverse("articles:shared_preview", kwargs={"token": token}))
         messages.success(request, format_html(
             "Preview link, valid for 48 hours: <a href=\"{}\">{}</a>", url, url
         ))  # fmt: skip
