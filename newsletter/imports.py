@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.permissions import require_permission
@@ -93,20 +93,6 @@ def export_rows(subscribers):
         ]
 
 
-def subscriber_for_email(email: str) -> Subscriber:
-    """Return the subscriber for ``email`` (any case), creating it race-safely if new."""
-    email = normalize_email(email)
-    try:
-        subscriber, _ = Subscriber.objects.get_or_create(
-            email__iexact=email, defaults={"email": email}
-        )
-    except IntegrityError:
-        # Another request inserted the same address between our read and our write;
-        # get_or_create retries once, a flood can need one more read.
-        subscriber = Subscriber.objects.for_email(email).get()
-    return subscriber
-
-
 def subscriber_import_check(text: str) -> ImportReport:
     """Return a report on every row of a subscriber CSV, without changing anything."""
     report = ImportReport()
@@ -179,7 +165,7 @@ def subscriber_import(
     names = ConsentRecord.newsletter_names(newsletters)
     now = timezone.now()
     for row in report.rows:
-        subscriber = subscriber_for_email(row.email)
+        subscriber, _ = Subscriber.objects.locked_for_email(row.email)
         statuses = dict(
             subscriber.subscriptions.filter(newsletter__in=newsletters).values_list(
                 "newsletter_id", "status"

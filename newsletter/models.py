@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -81,6 +81,23 @@ class SubscriberQuerySet(models.QuerySet):
         except ValueError:
             return self.none()
         return self.filter(email__iexact=email)
+
+    def locked_for_email(self, email: str):
+        """Return (subscriber, created) for ``email``, locked for this transaction.
+
+        As ``get_or_create``, but a new address costs one locking read and one insert
+        (the row is this transaction's own until it commits), and two requests for the
+        same new address cannot both insert it: the second waits for the first's lock.
+        """
+        email = normalize_email(email)
+        subscriber = self.select_for_update().for_email(email).first()
+        if subscriber is not None:
+            return subscriber, False
+        try:
+            with transaction.atomic():
+                return self.create(email=email), True
+        except IntegrityError:
+            return self.select_for_update().for_email(email).get(), False
 
     def status_totals(self) -> dict[str, int]:
         """Return how many subscribers are in each status, every status named."""

@@ -290,15 +290,19 @@ def delivery_record(delivery: Delivery, result: Result) -> None:
             )
 
 
-def skip_lapsed(issue: Issue) -> int:
-    """Mark the pending deliveries whose subscriber left, was erased or was suppressed."""
+def batch_skip_lapsed(batch: SendBatch) -> int:
+    """Take out of ``batch`` the deliveries whose subscriber left, was erased or suppressed.
+
+    Checked per batch as it is claimed, so a large issue costs the same small check each
+    batch rather than a scan of every delivery still waiting.
+    """
     now = timezone.now()
-    pending = Delivery.objects.filter(issue=issue, status=Delivery.Status.PENDING)
-    suppressed = pending.filter(subscriber__in=Subscriber.objects.suppressed().values("pk")).update(
+    claimed = Delivery.objects.filter(batch=batch, status=Delivery.Status.CLAIMED)
+    suppressed = claimed.filter(subscriber__in=Subscriber.objects.suppressed().values("pk")).update(
         status=Delivery.Status.SUPPRESSED, updated_at=now
     )
-    skipped = pending.filter(
-        Q(subscriber=None) | ~Q(subscriber__in=issue.recipients().values("pk"))
+    skipped = claimed.filter(
+        Q(subscriber=None) | ~Q(subscriber__in=batch.issue.recipients().values("pk"))
     ).update(status=Delivery.Status.SKIPPED, updated_at=now)
     return suppressed + skipped
 
@@ -306,6 +310,7 @@ def skip_lapsed(issue: Issue) -> int:
 def send_batch(batch: SendBatch, email: IssueEmail) -> BatchResult:
     """Send ``batch``'s claimed deliveries over one connection; settle it however it ends."""
     result = BatchResult()
+    batch_skip_lapsed(batch)
     deliveries = list(
         Delivery.objects.filter(batch=batch, status=Delivery.Status.CLAIMED)
         .select_related("subscriber")

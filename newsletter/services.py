@@ -9,12 +9,12 @@ from collections.abc import Iterable
 
 from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.permissions import require_permission
 from newsletter import tasks
-from newsletter.addresses import normalize_email, truncated_ip
+from newsletter.addresses import truncated_ip
 from newsletter.emails import issue_message
 from newsletter.models import (
     ConsentRecord,
@@ -26,24 +26,6 @@ from newsletter.models import (
 )
 
 DELIVERY_INSERT_BATCH = 2000
-
-
-def subscriber_locked_for_email(email: str) -> tuple[Subscriber, bool]:
-    """Return the subscriber for ``email`` locked for this transaction, and whether it is new.
-
-    Sign-ups are the busiest write: a new address costs one locking read and one insert
-    (the row is this transaction's own until it commits).
-    """
-    email = normalize_email(email)
-    subscriber = Subscriber.objects.select_for_update().for_email(email).first()
-    if subscriber is not None:
-        return subscriber, False
-    try:
-        with transaction.atomic():
-            return Subscriber.objects.create(email=email), True
-    except IntegrityError:
-        # Another request inserted the same address since our read; wait for its lock.
-        return Subscriber.objects.select_for_update().for_email(email).get(), False
 
 
 # Readers --------------------------------------------------------------------------
@@ -66,7 +48,7 @@ def subscriber_sign_up(
     whatever happened, so the form never reveals who subscribes.
     """
     newsletters = list(newsletters)
-    subscriber, created = subscriber_locked_for_email(email)
+    subscriber, created = Subscriber.objects.locked_for_email(email)
     if created:
         # A new address has no subscriptions yet, and pending is its status already.
         Subscription.objects.bulk_create(

@@ -45,11 +45,6 @@ def soft_bounce_window() -> timedelta:
     return timedelta(days=int(settings.NEWSLETTER_SOFT_BOUNCE_DAYS))
 
 
-def subscriber_for_address(email: str) -> Subscriber | None:
-    """Return the subscriber with address ``email`` (any case), or None."""
-    return Subscriber.objects.for_email(email).first()
-
-
 @transaction.atomic
 def address_bounced(email: str, kind: Bounce, *, detail: str = "", source: str = "") -> bool:
     """Record bad news of ``kind`` about ``email``; return whether it is now suppressed.
@@ -57,10 +52,9 @@ def address_bounced(email: str, kind: Bounce, *, detail: str = "", source: str =
     ``detail`` is what the server or provider said; ``source`` where it came from (a
     provider's name, "bounce message", "SMTP"). Unknown addresses are ignored.
     """
-    subscriber = subscriber_for_address(email)
+    subscriber = Subscriber.objects.select_for_update().for_email(email).first()
     if subscriber is None:
         return False
-    subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
     if subscriber.is_suppressed:
         return True
     now = timezone.now()

@@ -56,7 +56,6 @@ def issue_send_deliveries(issue_id: int) -> dict:
     stalled = False
     while True:
         sending.batch_recover_stale(issue)
-        sending.skip_lapsed(issue)
         batch = sending.batch_claim(issue, sending.batch_size())
         if batch is None:
             break

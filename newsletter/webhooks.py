@@ -22,8 +22,9 @@ from django.db import transaction
 from django.http import HttpResponseForbidden
 from django.urls import URLPattern
 
+from newsletter.models import Subscriber
 from newsletter.services import subscriber_unsubscribe
-from newsletter.suppression import Bounce, address_bounced, subscriber_for_address
+from newsletter.suppression import Bounce, address_bounced
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ def tracking_received(sender, event: AnymailTrackingEvent, esp_name: str, **kwar
     if not event.recipient:
         return
     if event.event_type == EventType.UNSUBSCRIBED:
-        subscriber = subscriber_for_address(event.recipient)
+        subscriber = Subscriber.objects.for_email(event.recipient).first()
         if subscriber is not None:
             subscriber_unsubscribe(subscriber=subscriber)
         return

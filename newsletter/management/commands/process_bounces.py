@@ -30,11 +30,11 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from flufl.bounce import all_failures
 
+from newsletter.models import Subscriber
 from newsletter.suppression import (
     Bounce,
     address_bounced,
     soft_bounce_limit,
-    subscriber_for_address,
 )
 
 SOURCE = "bounce message"
@@ -254,7 +254,7 @@ class Command(BaseCommand):
         return found
 
     def record(self, address: str, kind: Bounce, detail: str):
-        subscriber = subscriber_for_address(address)
+        subscriber = Subscriber.objects.for_email(address).first()
         if subscriber is None:
             self.summary.not_subscribers += 1
             self.stdout.write(f"{address}: not a subscriber, ignored")
